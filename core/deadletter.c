@@ -1,0 +1,264 @@
+/*
+ * deadletter.c - the dead-letter file: refused messages, one JSON per line.
+ *
+ * Owns the dead-letter descriptor. Every refused message is written here
+ * so that bad input is answered and never lost. Like the log, the file is
+ * reopened with dup2() so writers on other threads need no lock.
+ */
+#include "deadletter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Set by deadletter_open() before other threads exist. */
+static int fd = -1;
+static char path[4096];
+static atomic_ulong failures;
+static atomic_int failing; /* nonzero while writes fail */
+
+int
+deadletter_open(const char *where, char *err, size_t errlen)
+{
+    int nfd = open(where, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+    if (nfd == -1) {
+        snprintf(err, errlen, "cannot open dead_letter %s: %s", where,
+                 strerror(errno));
+        return -1;
+    }
+    deadletter_close();
+    fd = nfd;
+    snprintf(path, sizeof path, "%s", where);
+    return 0;
+}
+
+int
+deadletter_reopen(char *err, size_t errlen)
+{
+    int nfd;
+
+    if (fd == -1) {
+        return 0;
+    }
+    nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (nfd == -1 || dup3(nfd, fd, O_CLOEXEC) == -1) {
+        snprintf(err, errlen, "cannot reopen dead_letter %s: %s", path,
+                 strerror(errno));
+        if (nfd != -1) {
+            close(nfd);
+        }
+        return -1;
+    }
+    close(nfd);
+    return 0;
+}
+
+void
+deadletter_close(void)
+{
+    if (fd != -1) {
+        close(fd);
+    }
+    fd = -1;
+}
+
+unsigned long
+deadletter_failures(void)
+{
+    return atomic_load(&failures);
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t len)
+{
+    unsigned c = s[0];
+    size_t n;
+    unsigned long cp;
+
+    if (c < 0x80) {
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (len < n) {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+        return 0;
+    }
+    return n;
+}
+
+int
+deadletter_utf8_valid(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        size_t n = utf8_seq(s + i, len - i);
+        if (n == 0) {
+            return 0;
+        }
+        i += n;
+    }
+    return 1;
+}
+
+/* Writes s as a JSON string body (no quotes) at out; returns the end. */
+static char *
+escape(char *out, const unsigned char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = s[i];
+
+        if (c == '"' || c == '\\') {
+            *out++ = '\\';
+            *out++ = (char)c;
+        } else if (c == '\n') {
+            *out++ = '\\';
+            *out++ = 'n';
+        } else if (c == '\r') {
+            *out++ = '\\';
+            *out++ = 'r';
+        } else if (c == '\t') {
+            *out++ = '\\';
+            *out++ = 't';
+        } else if (c < 0x20 || c == 0x7F) {
+            memcpy(out, "\\u00", 4);
+            out[4] = hex[c >> 4];
+            out[5] = hex[c & 15];
+            out += 6;
+        } else {
+            *out++ = (char)c;
+        }
+    }
+    return out;
+}
+
+static char *
+base64(char *out, const unsigned char *s, size_t len)
+{
+    static const char abc[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i = 0;
+
+    for (; i + 2 < len; i += 3) {
+        unsigned long v = (unsigned long)s[i] << 16 | s[i + 1] << 8 | s[i + 2];
+        *out++ = abc[v >> 18];
+        *out++ = abc[(v >> 12) & 63];
+        *out++ = abc[(v >> 6) & 63];
+        *out++ = abc[v & 63];
+    }
+    if (i < len) {
+        unsigned long v = (unsigned long)s[i] << 16;
+        if (i + 1 < len) {
+            v |= (unsigned long)s[i + 1] << 8;
+        }
+        *out++ = abc[v >> 18];
+        *out++ = abc[(v >> 12) & 63];
+        *out++ = i + 1 < len ? abc[(v >> 6) & 63] : '=';
+        *out++ = '=';
+    }
+    return out;
+}
+
+char *
+deadletter_format(long long now_ms, const char *reason, const void *msg,
+                  size_t len, unsigned parts, size_t *outlen)
+{
+    const unsigned char *body = msg;
+    int text = deadletter_utf8_valid(body, len);
+    size_t rlen = strlen(reason);
+    /* Escaping grows a byte to at most 6; base64 to 4/3. */
+    size_t cap = 160 + rlen * 6 + (text ? len * 6 : len / 3 * 4 + 4);
+    char *buf = malloc(cap);
+    char *p;
+    time_t secs = (time_t)(now_ms / 1000);
+    struct tm tm;
+
+    if (buf == NULL) {
+        return NULL;
+    }
+    gmtime_r(&secs, &tm);
+    p = buf + strftime(buf, cap, "{\"time\":\"%Y-%m-%dT%H:%M:%S", &tm);
+    p += sprintf(p, ".%03dZ\",\"reason\":\"", (int)(now_ms % 1000));
+    p = escape(p, (const unsigned char *)reason, rlen);
+    *p++ = '"';
+    if (parts > 1) {
+        p += sprintf(p, ",\"parts\":%u", parts);
+    }
+    p += sprintf(p, text ? ",\"message\":\"" : ",\"message_base64\":\"");
+    p = text ? escape(p, body, len) : base64(p, body, len);
+    memcpy(p, "\"}\n", 3);
+    p += 3;
+    *outlen = (size_t)(p - buf);
+    return buf;
+}
+
+static void
+failed(const char *why)
+{
+    atomic_fetch_add(&failures, 1);
+    if (!atomic_exchange(&failing, 1)) {
+        log_error("cannot write dead_letter %s: %s", path, why);
+    }
+}
+
+int
+deadletter_write(const char *reason, const void *msg, size_t len,
+                 unsigned parts)
+{
+    struct timespec ts;
+    size_t n;
+    char *line;
+    ssize_t w;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    line = deadletter_format((long long)ts.tv_sec * 1000 +
+                                 ts.tv_nsec / 1000000,
+                             reason, msg, len, parts, &n);
+    if (line == NULL) {
+        failed("out of memory");
+        return -1;
+    }
+    w = fd == -1 ? -1 : write(fd, line, n);
+    free(line);
+    if (w != (ssize_t)n) {
+        failed(fd == -1 ? "not open" :
+               w == -1 ? strerror(errno) : "short write");
+        return -1;
+    }
+    if (atomic_exchange(&failing, 0)) {
+        log_notice("dead_letter %s is writable again failed_writes=%lu",
+                   path, atomic_load(&failures));
+    }
+    return 0;
+}

@@ -1,0 +1,86 @@
+/*
+ * msg.c - one request on its way through the pipeline.
+ *
+ * Owns a request's memory: one allocation for the header, reply address
+ * and body, one for its records. Records point into the body, so a msg is
+ * never copied or moved once parsed.
+ */
+#include "msg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct msg *
+msg_new(const void *tag, size_t tag_len, const void *body, size_t len)
+{
+    struct msg *m = malloc(sizeof *m + tag_len + len + 1);
+
+    if (m == NULL) {
+        return NULL;
+    }
+    m->next = NULL;
+    m->values = NULL;
+    m->lines = NULL;
+    m->nrec = 0;
+    m->cap = 0;
+    m->refusal = NULL;
+    m->refused = 0;
+    m->len = len;
+    m->tag_len = (uint16_t)tag_len;
+    if (tag_len > 0) {
+        memcpy(m->data, tag, tag_len);
+    }
+    if (len > 0) {
+        memcpy(m->data + tag_len, body, len);
+    }
+    m->data[tag_len + len] = '\0';
+    return m;
+}
+
+void
+msg_free(struct msg *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    free(m->values);
+    free(m->lines);
+    free(m->refusal);
+    free(m);
+}
+
+int
+msg_add_record(struct msg *m, size_t nfields, uint32_t line,
+               const struct feed_value *values)
+{
+    if (m->nrec == m->cap) {
+        uint32_t cap = m->cap == 0 ? 1 : m->cap * 2;
+        struct feed_value *v;
+        uint32_t *l;
+
+        if (cap < m->cap) {
+            return -1;
+        }
+        v = realloc(m->values, (size_t)cap * nfields * sizeof *v);
+        if (v == NULL) {
+            return -1;
+        }
+        m->values = v;
+        l = realloc(m->lines, (size_t)cap * sizeof *l);
+        if (l == NULL) {
+            return -1;
+        }
+        m->lines = l;
+        m->cap = cap;
+    }
+    memcpy(m->values + (size_t)m->nrec * nfields, values,
+           nfields * sizeof *values);
+    m->lines[m->nrec++] = line;
+    return 0;
+}
+
+void
+msg_clear_records(struct msg *m)
+{
+    m->nrec = 0;
+}

@@ -1,0 +1,949 @@
+/*
+ * pipeline.c - requests in, records through the queue, replies out.
+ *
+ * Owns the queue, the sink workers, the reply list and the rules of
+ * acknowledgement: with ack = commit a request is answered TRUE only after
+ * the transaction holding it has committed, so a TRUE survives kill -9.
+ *
+ * Threads:
+ *   - the source thread runs the source plugin's loop; submit(), drain(),
+ *     accepting() and finished() are called on it, so `inflight` and
+ *     `queue_closed` are its own;
+ *   - each worker owns one sink instance and writes batches with it;
+ *   - the main thread starts, stops and, at the stop deadline, abandons.
+ *
+ * Lock order: queue.lock before worker.lock. reply_lock and start_lock are
+ * never held with another lock.
+ */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deadletter.h"
+#include "log.h"
+#include "msg.h"
+#include "queue.h"
+#include "stage.h"
+#include "stats.h"
+
+/* What a parser writes records into: the request being parsed. */
+struct feed_out {
+    struct msg *msg;
+    size_t nfields;
+};
+
+struct worker {
+    struct pipeline *pl; /* borrowed */
+    pthread_t thread;
+    unsigned id;         /* from 1, for log lines */
+    int started;         /* the thread was created */
+    void *sink;          /* the sink instance; this thread's */
+    pthread_mutex_t lock;
+    /*
+     * The messages being written. Filled by queue_pop() under the queue's
+     * lock; slots are reordered and cleared (NULL: committed or refused)
+     * under `lock`. pipeline_abandon() reads them holding both.
+     */
+    struct msg **batch;
+    size_t nbatch;
+    /* This thread's own: */
+    struct feed_record *records;
+    uint32_t *owner; /* records[i] belongs to batch[first + owner[i]] */
+    size_t records_cap;
+    uint64_t rng;
+    unsigned attempt; /* failures in the current streak, 0: none */
+    struct timespec streak_start;
+    char last_err[FEED_ERR_MAX];
+};
+
+struct pipeline {
+    struct stage *source; /* borrowed */
+    struct stage *parser; /* borrowed */
+    struct stage *sink;   /* borrowed */
+    struct pipeline_settings set;
+    size_t nfields;
+    void *source_state; /* opened on the main thread, run on the source's */
+    struct queue queue;
+    int queue_ready; /* queue_init() succeeded */
+    pthread_mutex_t reply_lock;
+    struct msg *replies;      /* guarded by reply_lock: to answer, free */
+    struct msg *replies_tail; /* guarded by reply_lock */
+    int wake_fd;              /* eventfd: replies due, or queue room */
+    int done_fd;              /* eventfd: the source thread has ended */
+    atomic_int stopping;
+    atomic_int abort_start; /* start failed: workers give up */
+    /* The source thread's own: */
+    size_t inflight; /* submitted and not yet answered and freed */
+    int queue_closed;
+    /* Start-up: */
+    pthread_mutex_t start_lock;
+    pthread_cond_t start_cond;
+    unsigned ready;          /* guarded by start_lock */
+    unsigned failed;         /* guarded by start_lock */
+    char start_err[FEED_ERR_MAX]; /* guarded by start_lock */
+    struct worker *workers;
+    pthread_t source_thread;
+    int source_started;
+    int source_rc;
+};
+
+static uint64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    }
+}
+
+static void
+signal_fd(int fd)
+{
+    uint64_t one = 1;
+
+    /* A full counter is still readable: nothing is lost if this fails. */
+    if (write(fd, &one, sizeof one) < 0) {
+        (void)0;
+    }
+}
+
+/* ---------------------------------------------------------------------
+ * The source thread: submit, reply, drain.
+ */
+
+static void
+reply(struct pipeline *pl, const struct msg *m, const char *text, size_t len)
+{
+    pl->source->plugin.desc->reply(pl->source_state, m->data, m->tag_len,
+                                   text, len);
+}
+
+static void
+reply_false(struct pipeline *pl, const struct msg *m, const char *reason)
+{
+    char text[FEED_ERR_MAX + 8];
+    int n = snprintf(text, sizeof text, "FALSE %s", reason);
+
+    if (n < 0 || (size_t)n >= sizeof text) {
+        n = (int)sizeof text - 1;
+    }
+    reply(pl, m, text, (size_t)n);
+}
+
+static void
+reply_true(struct pipeline *pl, const struct msg *m)
+{
+    reply(pl, m, "TRUE", 4);
+    stats_add(STATS_ACCEPTED, 1);
+}
+
+/* Refuses a request at once: dead letter first, then FALSE. */
+static void
+refuse_now(struct pipeline *pl, const struct msg *m, const char *reason,
+           unsigned parts)
+{
+    deadletter_write(reason, msg_body(m), m->len, parts);
+    stats_add(STATS_REJECTED, 1);
+    log_debug("request refused: %s len=%zu", reason, m->len);
+    reply_false(pl, m, reason);
+}
+
+/* Closes the queue once the source will push no more. */
+static void
+close_queue(struct pipeline *pl)
+{
+    if (!pl->queue_closed) {
+        pl->queue_closed = 1;
+        queue_close(&pl->queue);
+    }
+}
+
+int
+pipeline_emit(struct feed_out *out, uint32_t line,
+              const struct feed_value *values)
+{
+    return msg_add_record(out->msg, out->nfields, line, values);
+}
+
+int
+pipeline_submit(struct pipeline *pl, const struct feed_request *req)
+{
+    const struct feed_plugin *parser = pl->parser->plugin.desc;
+    char err[FEED_ERR_MAX] = "";
+    struct feed_out out;
+    struct msg *m;
+
+    stats_add(STATS_RECEIVED, 1);
+    if (req->tag_len > FEED_TAG_MAX) {
+        log_warning("request with a %zu-byte reply address dropped",
+                    req->tag_len);
+        deadletter_write("reply address too long", req->body, req->len, 1);
+        return 0;
+    }
+    m = msg_new(req->tag, req->tag_len, req->body, req->len);
+    if (m == NULL) {
+        /* Unanswered, so its client resends it: nothing is lost. */
+        log_error("out of memory: request of %zu bytes left unanswered",
+                  req->len);
+        return -1;
+    }
+    if (req->parts > 1) {
+        refuse_now(pl, m, "multipart requests are not accepted", req->parts);
+        msg_free(m);
+        return 0;
+    }
+    out.msg = m;
+    out.nfields = pl->nfields;
+    if (parser->parse(pl->parser->conf, msg_body(m), m->len, &out, err,
+                      sizeof err) != 0) {
+        refuse_now(pl, m, err[0] != '\0' ? err : "refused by the parser", 1);
+        msg_free(m);
+        return 0;
+    }
+    if (m->nrec == 0) {
+        reply_true(pl, m); /* nothing to write */
+        msg_free(m);
+        return 0;
+    }
+    if (pl->set.ack_receive) {
+        reply_true(pl, m);
+    }
+    pl->inflight++;
+    queue_push(&pl->queue, m);
+    return 0;
+}
+
+int
+pipeline_accepting(struct pipeline *pl)
+{
+    if (atomic_load(&pl->stopping)) {
+        close_queue(pl);
+        return 0;
+    }
+    return queue_room(&pl->queue);
+}
+
+int
+pipeline_wake_fd(struct pipeline *pl)
+{
+    return pl->wake_fd;
+}
+
+/* Answers a request whose records were committed or refused, then frees. */
+static void
+answer(struct pipeline *pl, struct msg *m)
+{
+    if (!pl->set.ack_receive) {
+        if (m->refused) {
+            reply_false(pl, m, m->refusal != NULL ? m->refusal :
+                                                    "refused by the sink");
+        } else {
+            reply_true(pl, m);
+        }
+    }
+    msg_free(m);
+    pl->inflight--;
+}
+
+void
+pipeline_drain(struct pipeline *pl)
+{
+    uint64_t count;
+    struct msg *m;
+
+    /* Clear first: whatever arrives after the swap below signals again. */
+    if (read(pl->wake_fd, &count, sizeof count) < 0) {
+        (void)0; /* EAGAIN: nothing was signalled */
+    }
+    pthread_mutex_lock(&pl->reply_lock);
+    m = pl->replies;
+    pl->replies = NULL;
+    pl->replies_tail = NULL;
+    pthread_mutex_unlock(&pl->reply_lock);
+    while (m != NULL) {
+        struct msg *next = m->next;
+        answer(pl, m);
+        m = next;
+    }
+}
+
+int
+pipeline_finished(struct pipeline *pl)
+{
+    if (!atomic_load(&pl->stopping)) {
+        return 0;
+    }
+    close_queue(pl);
+    return pl->inflight == 0;
+}
+
+/* Hands done messages (a chain) back to the source thread for answering. */
+static void
+hand_back(struct pipeline *pl, struct msg *head, struct msg *tail)
+{
+    int was_empty;
+
+    pthread_mutex_lock(&pl->reply_lock);
+    was_empty = pl->replies == NULL;
+    if (was_empty) {
+        pl->replies = head;
+    } else {
+        pl->replies_tail->next = head;
+    }
+    pl->replies_tail = tail;
+    pthread_mutex_unlock(&pl->reply_lock);
+    /* A non-empty list has already been signalled and not yet taken. */
+    if (was_empty) {
+        signal_fd(pl->wake_fd);
+    }
+}
+
+/* ---------------------------------------------------------------------
+ * Sink workers: batches, retries, narrowing refusals.
+ */
+
+/* Capped exponential backoff with jitter: 50 ms doubling to 2 s. */
+static unsigned
+backoff_ms(struct worker *w)
+{
+    unsigned shift = w->attempt < 6 ? w->attempt : 6;
+    unsigned cap = 50u << shift;
+
+    if (cap > 2000) {
+        cap = 2000;
+    }
+    /* xorshift64: workers must not retry in lockstep. */
+    w->rng ^= w->rng << 13;
+    w->rng ^= w->rng >> 7;
+    w->rng ^= w->rng << 17;
+    return cap / 2 + (unsigned)(w->rng % (cap / 2 + 1));
+}
+
+/*
+ * One more failure in a streak: logged when the streak starts and when the
+ * reason changes, counted always, then a backoff.
+ */
+static void
+streak_fail(struct worker *w, const char *what, const char *err)
+{
+    if (err[0] == '\0') {
+        err = "no reason given";
+    }
+    stats_add(STATS_RETRIES, 1);
+    if (w->attempt == 0) {
+        clock_gettime(CLOCK_MONOTONIC, &w->streak_start);
+        log_warning("worker %u: %s failed, retrying: %s", w->id, what, err);
+    } else if (strcmp(err, w->last_err) != 0) {
+        log_warning("worker %u: %s still failing (retry %u): %s", w->id,
+                    what, w->attempt, err);
+    } else {
+        log_debug("worker %u: %s still failing (retry %u)", w->id, what,
+                  w->attempt);
+    }
+    snprintf(w->last_err, sizeof w->last_err, "%s", err);
+    w->attempt++;
+    sleep_ms(backoff_ms(w));
+}
+
+static void
+streak_end(struct worker *w)
+{
+    struct timespec now;
+
+    if (w->attempt == 0) {
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    log_notice("worker %u: sink recovered retries=%u seconds=%.1f", w->id,
+               w->attempt,
+               (double)(now.tv_sec - w->streak_start.tv_sec) +
+                   (double)(now.tv_nsec - w->streak_start.tv_nsec) / 1e9);
+    w->attempt = 0;
+    w->last_err[0] = '\0';
+}
+
+/* Closes the instance and opens a new one, however long that takes. */
+static void
+reopen(struct worker *w)
+{
+    const struct feed_plugin *d = w->pl->sink->plugin.desc;
+    char err[FEED_ERR_MAX];
+
+    if (d->close != NULL) {
+        d->close(w->sink);
+    }
+    w->sink = NULL;
+    for (;;) {
+        err[0] = '\0';
+        if (d->open(w->pl->sink->conf, &w->sink, err, sizeof err) ==
+            FEED_OK) {
+            return;
+        }
+        streak_fail(w, "sink connect", err);
+    }
+}
+
+/* Lays out the records of batch[first, first + n); returns their count. */
+static size_t
+build_records(struct worker *w, size_t first, size_t n)
+{
+    size_t nf = w->pl->nfields;
+    size_t count = 0;
+    size_t k = 0;
+
+    for (size_t i = first; i < first + n; i++) {
+        count += w->batch[i]->nrec;
+    }
+    if (count > w->records_cap) {
+        struct feed_record *r = realloc(w->records, count * sizeof *r);
+        uint32_t *o = r != NULL ? realloc(w->owner, count * sizeof *o) : NULL;
+
+        if (r != NULL) {
+            w->records = r;
+        }
+        if (o == NULL) {
+            return SIZE_MAX;
+        }
+        w->owner = o;
+        w->records_cap = count;
+    }
+    for (size_t i = first; i < first + n; i++) {
+        const struct msg *m = w->batch[i];
+        for (uint32_t r = 0; r < m->nrec; r++) {
+            w->records[k].line = m->lines[r];
+            w->records[k].values = m->values + (size_t)r * nf;
+            w->owner[k] = (uint32_t)(i - first);
+            k++;
+        }
+    }
+    return count;
+}
+
+/* batch[first, first + n) is committed: hand it back for TRUE. */
+static void
+finish(struct worker *w, size_t first, size_t n, size_t records)
+{
+    struct msg *head = NULL;
+    struct msg *tail = NULL;
+
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = first; i < first + n; i++) {
+        struct msg *m = w->batch[i];
+        w->batch[i] = NULL;
+        m->next = NULL;
+        if (tail != NULL) {
+            tail->next = m;
+        } else {
+            head = m;
+        }
+        tail = m;
+    }
+    pthread_mutex_unlock(&w->lock);
+    stats_add(STATS_COMMITTED, records);
+    hand_back(w->pl, head, tail);
+}
+
+/* batch[i] alone was refused by the sink: dead letter, then FALSE. */
+static void
+refuse(struct worker *w, size_t i, const char *err)
+{
+    struct msg *m = w->batch[i];
+
+    if (err[0] == '\0') {
+        err = "refused by the sink";
+    }
+    m->refused = 1;
+    m->refusal = strdup(err);
+    deadletter_write(err, msg_body(m), m->len, 1);
+    stats_add(STATS_REJECTED, 1);
+    log_notice("worker %u: request refused by the sink: %s len=%zu", w->id,
+               err, m->len);
+    pthread_mutex_lock(&w->lock);
+    w->batch[i] = NULL;
+    pthread_mutex_unlock(&w->lock);
+    m->next = NULL;
+    hand_back(w->pl, m, m);
+}
+
+static void write_slice(struct worker *w, size_t first, size_t n);
+
+/*
+ * The sink refused batch[first, first + n). Find the offending messages
+ * and commit the others. When the sink named the culprit, write the others
+ * first and then the culprit alone: only its own write tells whether it is
+ * really refused (and why), or was refused because of a message that the
+ * others' write has now dropped. Otherwise split in halves.
+ */
+static void
+narrow(struct worker *w, size_t first, size_t n, size_t culprit,
+       const char *err)
+{
+    size_t half = n / 2;
+
+    if (n == 1) {
+        refuse(w, first, err);
+        return;
+    }
+    if (culprit < n) {
+        pthread_mutex_lock(&w->lock);
+        struct msg *m = w->batch[first + culprit];
+        memmove(&w->batch[first + culprit], &w->batch[first + culprit + 1],
+                (n - culprit - 1) * sizeof *w->batch);
+        w->batch[first + n - 1] = m;
+        pthread_mutex_unlock(&w->lock);
+        write_slice(w, first, n - 1);
+        write_slice(w, first + n - 1, 1);
+        return;
+    }
+    write_slice(w, first, half);
+    write_slice(w, first + half, n - half);
+}
+
+/*
+ * Writes batch[first, first + n) as one transaction, retrying (reconnected,
+ * after a backoff) until the sink commits or refuses it.
+ */
+static void
+write_slice(struct worker *w, size_t first, size_t n)
+{
+    const struct feed_plugin *d = w->pl->sink->plugin.desc;
+
+    for (;;) {
+        char err[FEED_ERR_MAX] = "";
+        size_t bad = SIZE_MAX;
+        struct feed_batch batch;
+        enum feed_result r;
+        uint64_t start;
+
+        batch.count = build_records(w, first, n);
+        batch.records = w->records;
+        if (batch.count == SIZE_MAX) {
+            streak_fail(w, "sink write", "out of memory");
+            continue;
+        }
+        start = now_ms();
+        r = d->write(w->sink, &batch, &bad, err, sizeof err);
+        if (r == FEED_OK) {
+            stats_commit_ms(now_ms() - start);
+            streak_end(w);
+            finish(w, first, n, batch.count);
+            return;
+        }
+        if (r == FEED_REJECT) {
+            streak_end(w);
+            narrow(w, first, n, bad < batch.count ? w->owner[bad] : SIZE_MAX,
+                   err);
+            return;
+        }
+        streak_fail(w, "sink write", err);
+        reopen(w);
+    }
+}
+
+static void
+report_start(struct pipeline *pl, int ok, const char *err)
+{
+    pthread_mutex_lock(&pl->start_lock);
+    if (ok) {
+        pl->ready++;
+    } else {
+        if (pl->failed++ == 0) {
+            snprintf(pl->start_err, sizeof pl->start_err, "sink %s: %s",
+                     stage_name(pl->sink), err);
+        }
+    }
+    pthread_cond_signal(&pl->start_cond);
+    pthread_mutex_unlock(&pl->start_lock);
+}
+
+/*
+ * Opens this worker's sink at start: a permanent refusal fails at once, a
+ * transient one is retried until start_timeout_ms.
+ */
+static int
+connect_first(struct worker *w)
+{
+    struct pipeline *pl = w->pl;
+    const struct feed_plugin *d = pl->sink->plugin.desc;
+    uint64_t deadline = now_ms() + pl->set.start_timeout_ms;
+    char err[FEED_ERR_MAX];
+
+    for (;;) {
+        enum feed_result r;
+        uint64_t now;
+
+        err[0] = '\0';
+        r = d->open(pl->sink->conf, &w->sink, err, sizeof err);
+        if (r == FEED_OK) {
+            return 0;
+        }
+        now = now_ms();
+        if (r != FEED_RETRY) {
+            report_start(pl, 0, err[0] != '\0' ? err : "cannot open");
+            return -1;
+        }
+        if (now >= deadline) {
+            char why[FEED_ERR_MAX + 64];
+            snprintf(why, sizeof why, "%s (still failing after %u s)", err,
+                     pl->set.start_timeout_ms / 1000);
+            report_start(pl, 0, why);
+            return -1;
+        }
+        if (w->attempt++ == 0) {
+            log_warning("worker %u: sink not ready, retrying for up to %u s: "
+                        "%s", w->id, pl->set.start_timeout_ms / 1000, err);
+        }
+        for (unsigned ms = backoff_ms(w); ms > 0 && now_ms() < deadline;) {
+            unsigned step = ms < 50 ? ms : 50;
+            if (atomic_load(&pl->abort_start)) {
+                return -1;
+            }
+            sleep_ms(step);
+            ms -= step;
+        }
+    }
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct pipeline *pl = w->pl;
+
+    if (connect_first(w) == -1) {
+        return NULL;
+    }
+    w->attempt = 0;
+    report_start(pl, 1, NULL);
+    for (;;) {
+        int room = 0;
+        size_t n = queue_pop(&pl->queue, pl->set.batch_max, w->batch,
+                             pl->set.batch_max, &w->nbatch, &room);
+        if (room) {
+            signal_fd(pl->wake_fd);
+        }
+        if (n == 0) {
+            break;
+        }
+        write_slice(w, 0, n);
+        pthread_mutex_lock(&w->lock);
+        w->nbatch = 0;
+        pthread_mutex_unlock(&w->lock);
+    }
+    if (pl->sink->plugin.desc->close != NULL) {
+        pl->sink->plugin.desc->close(w->sink);
+    }
+    w->sink = NULL;
+    return NULL;
+}
+
+static void *
+source_main(void *arg)
+{
+    struct pipeline *pl = arg;
+
+    pl->source_rc = pl->source->plugin.desc->run(pl->source_state);
+    if (pl->source_rc != 0) {
+        log_error("source %s failed; stopping", stage_name(pl->source));
+    }
+    /* Workers finish what is queued, then end. */
+    close_queue(pl);
+    signal_fd(pl->done_fd);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * The main thread's side.
+ */
+
+struct pipeline *
+pipeline_new(struct stage *source, struct stage *parser, struct stage *sink,
+             const struct pipeline_settings *set, char *err, size_t errlen)
+{
+    struct pipeline *pl = calloc(1, sizeof *pl);
+    const struct feed_schema *schema = stage_schema(parser);
+
+    if (pl == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pl->source = source;
+    pl->parser = parser;
+    pl->sink = sink;
+    pl->set = *set;
+    pl->nfields = schema != NULL ? schema->nfields : 0;
+    pthread_mutex_init(&pl->reply_lock, NULL);
+    pthread_mutex_init(&pl->start_lock, NULL);
+    pthread_cond_init(&pl->start_cond, NULL);
+    pl->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pl->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (pl->wake_fd == -1 || pl->done_fd == -1 ||
+        queue_init(&pl->queue, set->queue_max) != 0) {
+        snprintf(err, errlen, "cannot set up the pipeline: %s",
+                 strerror(errno));
+        goto fail;
+    }
+    pl->queue_ready = 1;
+    pl->workers = calloc(set->threads, sizeof *pl->workers);
+    if (pl->workers == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (unsigned i = 0; i < set->threads; i++) {
+        struct worker *w = &pl->workers[i];
+        w->pl = pl;
+        w->id = i + 1;
+        w->rng = (uint64_t)time(NULL) * 2654435761u + i * 40503u + 1;
+        pthread_mutex_init(&w->lock, NULL);
+        w->batch = calloc(set->batch_max, sizeof *w->batch);
+        if (w->batch == NULL) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
+    source->pipeline = pl;
+    return pl;
+
+fail:
+    pipeline_free(pl);
+    return NULL;
+}
+
+/* Closes the source (flushing what replies it can). */
+static void
+close_source(struct pipeline *pl)
+{
+    if (pl->source_state != NULL && pl->source->plugin.desc->close != NULL) {
+        pl->source->plugin.desc->close(pl->source_state);
+    }
+    pl->source_state = NULL;
+}
+
+int
+pipeline_open_source(struct pipeline *pl, char *err, size_t errlen)
+{
+    char why[FEED_ERR_MAX] = "";
+
+    if (pl->source->plugin.desc->open(pl->source->conf, &pl->source_state,
+                                      why, sizeof why) != FEED_OK) {
+        snprintf(err, errlen, "source %s: %s", stage_name(pl->source),
+                 why[0] != '\0' ? why : "cannot open");
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits for every worker's first connection; -1 at the first failure. */
+static int
+wait_workers(struct pipeline *pl, unsigned started, char *err, size_t errlen)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&pl->start_lock);
+    while (pl->ready < started && pl->failed == 0) {
+        pthread_cond_wait(&pl->start_cond, &pl->start_lock);
+    }
+    if (pl->failed > 0) {
+        snprintf(err, errlen, "%s", pl->start_err);
+        rc = -1;
+    }
+    pthread_mutex_unlock(&pl->start_lock);
+    return rc;
+}
+
+int
+pipeline_start(struct pipeline *pl, char *err, size_t errlen)
+{
+    unsigned started = 0;
+    int rc;
+
+    for (unsigned i = 0; i < pl->set.threads; i++) {
+        struct worker *w = &pl->workers[i];
+        rc = pthread_create(&w->thread, NULL, worker_main, w);
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot start worker %u: %s", w->id,
+                     strerror(rc));
+            goto fail;
+        }
+        w->started = 1;
+        started++;
+    }
+    if (wait_workers(pl, started, err, errlen) == -1) {
+        goto fail;
+    }
+    rc = pthread_create(&pl->source_thread, NULL, source_main, pl);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start the source thread: %s",
+                 strerror(rc));
+        goto fail;
+    }
+    pl->source_started = 1;
+    return 0;
+
+fail:
+    atomic_store(&pl->abort_start, 1);
+    queue_close(&pl->queue);
+    for (unsigned i = 0; i < pl->set.threads; i++) {
+        if (pl->workers[i].started) {
+            pthread_join(pl->workers[i].thread, NULL);
+            pl->workers[i].started = 0;
+        }
+    }
+    return -1;
+}
+
+void
+pipeline_stop(struct pipeline *pl)
+{
+    atomic_store(&pl->stopping, 1);
+    signal_fd(pl->wake_fd);
+}
+
+int
+pipeline_done_fd(struct pipeline *pl)
+{
+    return pl->done_fd;
+}
+
+/* Joins a thread, giving up at deadline_ms (0: wait forever). */
+static int
+join_until(pthread_t t, uint64_t deadline_ms)
+{
+    struct timespec ts;
+    uint64_t now = now_ms();
+    uint64_t left;
+
+    if (deadline_ms == 0) {
+        return pthread_join(t, NULL) == 0 ? 0 : -1;
+    }
+    left = deadline_ms > now ? deadline_ms - now : 0;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(left / 1000);
+    ts.tv_nsec += (long)(left % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return pthread_timedjoin_np(t, NULL, &ts) == 0 ? 0 : -1;
+}
+
+int
+pipeline_join(struct pipeline *pl, uint64_t deadline_ms)
+{
+    if (pl->source_started) {
+        if (join_until(pl->source_thread, deadline_ms) == -1) {
+            return -2;
+        }
+        pl->source_started = 0;
+    }
+    for (unsigned i = 0; i < pl->set.threads; i++) {
+        if (pl->workers[i].started) {
+            if (join_until(pl->workers[i].thread, deadline_ms) == -1) {
+                return -2;
+            }
+            pl->workers[i].started = 0;
+        }
+    }
+    close_source(pl);
+    return pl->source_rc == 0 ? 0 : -1;
+}
+
+static void
+abandon_one(struct pipeline *pl, const struct msg *m, size_t *count)
+{
+    (*count)++;
+    if (pl->set.ack_receive) {
+        deadletter_write("not committed at shutdown", msg_body(m), m->len, 1);
+    }
+}
+
+size_t
+pipeline_abandon(struct pipeline *pl)
+{
+    size_t count = 0;
+
+    /* Holding the queue's lock, every live message is queued or batched. */
+    pthread_mutex_lock(&pl->queue.lock);
+    for (const struct msg *m = pl->queue.head; m != NULL; m = m->next) {
+        abandon_one(pl, m, &count);
+    }
+    for (unsigned i = 0; i < pl->set.threads; i++) {
+        struct worker *w = &pl->workers[i];
+        pthread_mutex_lock(&w->lock);
+        for (size_t j = 0; j < w->nbatch; j++) {
+            if (w->batch[j] != NULL) {
+                abandon_one(pl, w->batch[j], &count);
+            }
+        }
+        pthread_mutex_unlock(&w->lock);
+    }
+    pthread_mutex_unlock(&pl->queue.lock);
+    return count;
+}
+
+size_t
+pipeline_queue_depth(struct pipeline *pl)
+{
+    return queue_depth(&pl->queue);
+}
+
+void
+pipeline_free(struct pipeline *pl)
+{
+    struct msg *m;
+
+    if (pl == NULL) {
+        return;
+    }
+    close_source(pl);
+    m = pl->replies;
+    while (m != NULL) {
+        struct msg *next = m->next;
+        msg_free(m);
+        m = next;
+    }
+    for (unsigned i = 0; pl->workers != NULL && i < pl->set.threads; i++) {
+        struct worker *w = &pl->workers[i];
+        if (w->pl != NULL) {
+            pthread_mutex_destroy(&w->lock);
+        }
+        free(w->batch);
+        free(w->records);
+        free(w->owner);
+    }
+    free(pl->workers);
+    if (pl->queue_ready) {
+        queue_destroy(&pl->queue);
+    }
+    pthread_mutex_destroy(&pl->reply_lock);
+    pthread_mutex_destroy(&pl->start_lock);
+    pthread_cond_destroy(&pl->start_cond);
+    if (pl->wake_fd > 0) {
+        close(pl->wake_fd);
+    }
+    if (pl->done_fd > 0) {
+        close(pl->done_fd);
+    }
+    if (pl->source != NULL) {
+        pl->source->pipeline = NULL;
+    }
+    free(pl);
+}

@@ -1,0 +1,43 @@
+/*
+ * plugin.h - loading plugins: dlopen, and checking what was loaded.
+ */
+#ifndef FEED_CORE_PLUGIN_H
+#define FEED_CORE_PLUGIN_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <feed/plugin.h>
+
+struct plugin {
+    void *handle;
+    const struct feed_plugin *desc; /* borrowed from handle */
+    char path[4096];
+};
+
+/*
+ * Loads the plugin `spec` for a stage that needs `kind`: a spec holding a
+ * '/' is a path to a .so (relative to `base`), otherwise a bare name looked
+ * up as `dir`/NAME.so. Checks the ABI version first, then the kind and the
+ * callbacks the kind needs. Returns 0, or -1 with one line in err naming the
+ * plugin and what is wrong. Release with plugin_unload().
+ */
+int plugin_load(struct plugin *p, const char *spec, const char *dir,
+                const char *base, enum feed_kind kind, char *err,
+                size_t errlen);
+
+/* Unloads; takes a plugin that was never loaded. */
+void plugin_unload(struct plugin *p);
+
+/* "source", "parser", "sink" or "unknown". */
+const char *plugin_kind_name(enum feed_kind kind);
+
+/*
+ * Lists every *.so in `dir`, sorted by name: one line each on `out` with
+ * name, kind, version and summary; a file that is not a usable plugin gets
+ * one line on `errout`. Returns 0, or -1 when dir cannot be read (or held a
+ * broken plugin).
+ */
+int plugin_list(const char *dir, FILE *out, FILE *errout);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * queue.c - the bounded queue between the source and the sink workers.
+ *
+ * Owns the queued messages. Bounded in records, not messages, so memory is
+ * bounded by queue_max however requests are cut. Batching happens here: a
+ * worker takes whatever whole messages are waiting, up to batch_max records,
+ * and never waits for more, so a lone request is written at once while a
+ * busy queue yields full batches (group commit without a timer).
+ */
+#include "queue.h"
+
+int
+queue_init(struct queue *q, size_t max)
+{
+    q->head = NULL;
+    q->tail = NULL;
+    q->nmsgs = 0;
+    q->closed = 0;
+    atomic_init(&q->records, 0);
+    q->max = max;
+    if (pthread_mutex_init(&q->lock, NULL) != 0) {
+        return -1;
+    }
+    if (pthread_cond_init(&q->not_empty, NULL) != 0) {
+        pthread_mutex_destroy(&q->lock);
+        return -1;
+    }
+    return 0;
+}
+
+void
+queue_destroy(struct queue *q)
+{
+    struct msg *m = queue_take_all(q);
+
+    while (m != NULL) {
+        struct msg *next = m->next;
+        msg_free(m);
+        m = next;
+    }
+    pthread_cond_destroy(&q->not_empty);
+    pthread_mutex_destroy(&q->lock);
+}
+
+int
+queue_room(struct queue *q)
+{
+    return atomic_load_explicit(&q->records, memory_order_relaxed) < q->max;
+}
+
+size_t
+queue_depth(struct queue *q)
+{
+    return atomic_load_explicit(&q->records, memory_order_relaxed);
+}
+
+void
+queue_push(struct queue *q, struct msg *m)
+{
+    m->next = NULL;
+    pthread_mutex_lock(&q->lock);
+    if (q->tail != NULL) {
+        q->tail->next = m;
+    } else {
+        q->head = m;
+    }
+    q->tail = m;
+    q->nmsgs++;
+    atomic_store_explicit(&q->records,
+                          atomic_load_explicit(&q->records,
+                                               memory_order_relaxed) +
+                              m->nrec,
+                          memory_order_relaxed);
+    pthread_cond_signal(&q->not_empty);
+    pthread_mutex_unlock(&q->lock);
+}
+
+size_t
+queue_pop(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
+          size_t *nout, int *room)
+{
+    size_t n = 0;
+    size_t records = 0;
+    size_t before;
+
+    pthread_mutex_lock(&q->lock);
+    while (q->head == NULL && !q->closed) {
+        pthread_cond_wait(&q->not_empty, &q->lock);
+    }
+    before = atomic_load_explicit(&q->records, memory_order_relaxed);
+    while (q->head != NULL && n < cap &&
+           (n == 0 || records + q->head->nrec <= batch_max)) {
+        struct msg *m = q->head;
+        q->head = m->next;
+        m->next = NULL;
+        records += m->nrec;
+        out[n++] = m;
+    }
+    if (q->head == NULL) {
+        q->tail = NULL;
+    }
+    q->nmsgs -= n;
+    *nout = n;
+    atomic_store_explicit(&q->records, before - records,
+                          memory_order_relaxed);
+    /* Others may wait while this worker writes: pass the turn on. */
+    if (q->head != NULL) {
+        pthread_cond_signal(&q->not_empty);
+    }
+    pthread_mutex_unlock(&q->lock);
+    *room = before >= q->max && before - records < q->max;
+    return n;
+}
+
+void
+queue_close(struct queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->closed = 1;
+    pthread_cond_broadcast(&q->not_empty);
+    pthread_mutex_unlock(&q->lock);
+}
+
+struct msg *
+queue_take_all(struct queue *q)
+{
+    struct msg *m;
+
+    pthread_mutex_lock(&q->lock);
+    m = q->head;
+    q->head = NULL;
+    q->tail = NULL;
+    q->nmsgs = 0;
+    atomic_store_explicit(&q->records, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&q->lock);
+    return m;
+}

@@ -1,0 +1,58 @@
+/*
+ * queue.h - the bounded queue between the source and the sink workers.
+ */
+#ifndef FEED_QUEUE_H
+#define FEED_QUEUE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "msg.h"
+
+struct queue {
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty; /* sink workers wait here */
+    struct msg *head;         /* guarded by lock */
+    struct msg *tail;         /* guarded by lock */
+    size_t nmsgs;             /* guarded by lock */
+    int closed;               /* guarded by lock */
+    atomic_size_t records;    /* written under lock, read by anyone */
+    size_t max;               /* set before workers start, then read-only */
+};
+
+int queue_init(struct queue *q, size_t max);
+void queue_destroy(struct queue *q);
+
+/*
+ * Nonzero while the queue holds fewer than max records. The source reads a
+ * new request only then, so the queue never holds more than max records
+ * plus one request: a request larger than max still gets through alone.
+ */
+int queue_room(struct queue *q);
+
+/* Records queued now. */
+size_t queue_depth(struct queue *q);
+
+/* Appends a msg with at least one record; the queue owns it. */
+void queue_push(struct queue *q, struct msg *m);
+
+/*
+ * Waits for work and takes whole messages: the first one whatever its size,
+ * then more while their records fit in batch_max, at most `cap` messages.
+ * Returns how many were stored in out, 0 once the queue is closed and
+ * empty. `out` and *nout (set to the same count) are written while the
+ * queue's lock is held, so whoever holds that lock sees every message
+ * either still queued or in some worker's `out`. *room is set when this
+ * pop made room for a waiting source.
+ */
+size_t queue_pop(struct queue *q, size_t batch_max, struct msg **out,
+                 size_t cap, size_t *nout, int *room);
+
+/* No more pushes will come; workers drain what is left and stop. */
+void queue_close(struct queue *q);
+
+/* Takes every queued msg (in order) off the queue; for shutdown. */
+struct msg *queue_take_all(struct queue *q);
+
+#endif

@@ -1,0 +1,417 @@
+/*
+ * run.c - `start`: bringing the daemon up, supervising it, taking it down.
+ *
+ * Owns the order of start-up (which is the point of the whole daemon: the
+ * pidfile lock, log and dead_letter are opened and the source is bound
+ * while still root; then root is dropped; then the sinks connect; only then
+ * is the daemon "ready"), the main loop that turns signals into actions,
+ * and the stop deadline. Signals are blocked in every thread and read from
+ * a signalfd by the main loop: no work is ever done in a signal handler.
+ */
+#include "run.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buildconf.h"
+#include "config.h"
+#include "daemon.h"
+#include "deadletter.h"
+#include "log.h"
+#include "pidfile.h"
+#include "pipeline.h"
+#include "privs.h"
+#include "settings.h"
+#include "stats.h"
+
+/* What the main loop works with. */
+struct daemon {
+    struct settings *set; /* borrowed */
+    struct pipeline *pl;
+    int pid_fd;
+    int ready_fd; /* readiness pipe to `start`; -1 when in foreground */
+    int foreground;
+    int sig_fd;
+    int stopping;
+    uint64_t deadline_ms; /* when stopping: stop_timeout after SIGTERM */
+    char failure[FEED_ERR_MAX]; /* why start-up failed, for `start` */
+};
+
+static uint64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Notes a start-up failure. It reaches `start` only after the pidfile is
+ * released, so that `start` can remove a pidfile the daemon, no longer
+ * root, could not.
+ */
+static void
+fail_start(struct daemon *d, const char *reason)
+{
+    log_error("cannot start: %s", reason);
+    snprintf(d->failure, sizeof d->failure, "%s", reason);
+}
+
+/*
+ * Blocks the signals the main loop reads, in this thread and so in every
+ * thread started from now on, and returns a signalfd for them.
+ */
+static int
+take_signals(char *err, size_t errlen)
+{
+    sigset_t set;
+    int fd;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    /* A closed peer is an error return, never a death. */
+    signal(SIGPIPE, SIG_IGN);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) {
+        snprintf(err, errlen, "cannot block signals");
+        return -1;
+    }
+    fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd == -1) {
+        snprintf(err, errlen, "cannot create a signalfd: %s",
+                 strerror(errno));
+    }
+    return fd;
+}
+
+/* Opens the files the daemon writes, while still root. */
+static int
+open_outputs(struct daemon *d, char *err, size_t errlen)
+{
+    const struct settings *s = d->set;
+    const char *target = s->log;
+
+    /* In the foreground, syslog means "to the terminal". */
+    if (d->foreground && strcmp(target, "syslog") == 0) {
+        target = "stderr";
+    }
+    if (log_open(target, (enum feed_log_level)s->log_level, err, errlen) ==
+        -1) {
+        return -1;
+    }
+    return deadletter_open(s->dead_letter, err, errlen);
+}
+
+/* Binds, drops root, connects the sinks. */
+static int
+bring_up(struct daemon *d, const struct privs *privs, char *err,
+         size_t errlen)
+{
+    struct settings *s = d->set;
+    struct pipeline_settings ps = {
+        .ack_receive = s->ack_receive,
+        .queue_max = (size_t)s->queue_max,
+        .batch_max = (size_t)s->batch_max,
+        .threads = (unsigned)s->threads,
+        .start_timeout_ms = 10 * 1000,
+    };
+
+    d->pl = pipeline_new(&s->source, &s->parser, &s->sink, &ps, err, errlen);
+    if (d->pl == NULL || pipeline_open_source(d->pl, err, errlen) == -1) {
+        return -1;
+    }
+    if (privs_drop(privs, err, errlen) == -1) {
+        return -1;
+    }
+    return pipeline_start(d->pl, err, errlen);
+}
+
+static void
+begin_stop(struct daemon *d, const char *why)
+{
+    char err[FEED_ERR_MAX];
+
+    if (d->stopping) {
+        log_info("%s: already stopping", why);
+        return;
+    }
+    d->stopping = 1;
+    d->deadline_ms = now_ms() + (uint64_t)d->set->stop_timeout * 1000;
+    log_info("%s: stopping (stop_timeout=%llds)", why, d->set->stop_timeout);
+    if (daemon_notify("STOPPING=1", err, sizeof err) == -1) {
+        log_warning("%s", err);
+    }
+    pipeline_stop(d->pl);
+}
+
+static void
+reopen_files(void)
+{
+    char err[FEED_ERR_MAX];
+
+    if (log_reopen(err, sizeof err) == -1) {
+        log_error("%s; still writing to the old log", err);
+    }
+    if (deadletter_reopen(err, sizeof err) == -1) {
+        log_error("%s; still writing to the old file", err);
+    }
+    log_info("SIGHUP: log and dead_letter reopened");
+}
+
+static void
+handle_signal(struct daemon *d)
+{
+    struct signalfd_siginfo si;
+
+    while (read(d->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        switch (si.ssi_signo) {
+        case SIGTERM:
+            begin_stop(d, "SIGTERM");
+            break;
+        case SIGINT:
+            begin_stop(d, "SIGINT");
+            break;
+        case SIGHUP:
+            reopen_files();
+            break;
+        }
+    }
+}
+
+/*
+ * The stop deadline has passed with work not committed: say what is lost
+ * to whom, leave a pidfile saying so for `stop`, and exit at once (workers
+ * may be stuck in a database call).
+ */
+static void
+give_up(struct daemon *d)
+{
+    char err[FEED_ERR_MAX];
+    size_t n = pipeline_abandon(d->pl);
+
+    if (d->set->ack_receive) {
+        log_error("stop_timeout of %llds reached: %zu acknowledged requests "
+                  "not committed, written to dead_letter %s",
+                  d->set->stop_timeout, n, d->set->dead_letter);
+    } else {
+        log_error("stop_timeout of %llds reached: %zu requests not committed "
+                  "and not acknowledged; their clients will resend them",
+                  d->set->stop_timeout, n);
+    }
+    /* `stop` reads this and reports the failure; the lock goes with us. */
+    if (pidfile_write(d->pid_fd, (long)getpid(), "stop_timeout", err,
+                      sizeof err) == -1) {
+        log_error("%s", err);
+    }
+    _exit(1);
+}
+
+/* Next wake-up in ms for poll(): stats line or stop deadline. */
+static int
+wait_ms(const struct daemon *d, uint64_t next_stats)
+{
+    uint64_t now = now_ms();
+    uint64_t until = UINT64_MAX;
+
+    if (next_stats != 0) {
+        until = next_stats;
+    }
+    if (d->stopping && d->deadline_ms < until) {
+        until = d->deadline_ms;
+    }
+    if (until == UINT64_MAX) {
+        return -1;
+    }
+    return until <= now ? 0 : (int)(until - now > 60000 ? 60000 : until - now);
+}
+
+/* Runs until the pipeline has drained; returns the exit code. */
+static int
+supervise(struct daemon *d)
+{
+    uint64_t interval = (uint64_t)d->set->stats_interval * 1000;
+    uint64_t next_stats = interval != 0 ? now_ms() + interval : 0;
+    struct pollfd fds[2] = {
+        {d->sig_fd, POLLIN, 0},
+        {pipeline_done_fd(d->pl), POLLIN, 0},
+    };
+    char line[512];
+
+    for (;;) {
+        if (poll(fds, 2, wait_ms(d, next_stats)) == -1 && errno != EINTR) {
+            log_error("poll: %s", strerror(errno));
+        }
+        if (fds[0].revents & POLLIN) {
+            handle_signal(d);
+        }
+        if (fds[1].revents & POLLIN) {
+            break;
+        }
+        if (d->stopping && now_ms() >= d->deadline_ms) {
+            give_up(d);
+        }
+        if (next_stats != 0 && now_ms() >= next_stats) {
+            log_info("%s", stats_line(pipeline_queue_depth(d->pl), line,
+                                      sizeof line));
+            next_stats += interval;
+        }
+    }
+    /* The source has ended: what it read is answered (or it failed). */
+    if (!d->stopping) {
+        begin_stop(d, "source ended");
+    }
+    switch (pipeline_join(d->pl, d->deadline_ms)) {
+    case -2:
+        give_up(d);
+        break;
+    case -1:
+        return 1;
+    }
+    log_info("%s", stats_line(0, line, sizeof line));
+    return 0;
+}
+
+/* Checks who to run as; errors are reported as config errors. */
+static int
+resolve_privs(struct settings *s, struct privs *p, FILE *errs)
+{
+    char err[FEED_ERR_MAX];
+    enum privs_key key;
+    int warn;
+
+    if (privs_resolve(s->user, s->group, p, &warn, &key, err, sizeof err) ==
+        -1) {
+        config_error(s->config, "core",
+                     key == PRIVS_KEY_GROUP ? "group" : "user", "%s", err);
+        config_print_errors(s->config, errs);
+        return -1;
+    }
+    return warn;
+}
+
+int
+run_check_privs(struct settings *s, FILE *errs)
+{
+    struct privs p;
+
+    return resolve_privs(s, &p, errs) == -1 ? -1 : 0;
+}
+
+/*
+ * In `start`, after the daemon failed: remove the pidfile it may have been
+ * unable to remove once it was no longer root.
+ */
+static void
+remove_pidfile(void *path)
+{
+    char err[FEED_ERR_MAX];
+
+    if (pidfile_remove_stale(path, err, sizeof err) == -1) {
+        fprintf(stderr, "feed-core: %s\n", err);
+    }
+}
+
+/* Everything after the pidfile is ours; returns the exit code. */
+static int
+run_locked(struct daemon *d, const struct privs *privs, int warn_root)
+{
+    char err[FEED_ERR_MAX];
+    int rc;
+
+    if (!d->foreground &&
+        (daemon_detach(&d->ready_fd, remove_pidfile, (void *)d->set->pidfile,
+                       err, sizeof err) == -1 ||
+         daemon_quiet(err, sizeof err) == -1)) {
+        fail_start(d, err);
+        return 1;
+    }
+    if (pidfile_write(d->pid_fd, (long)getpid(), NULL, err, sizeof err) ==
+            -1 ||
+        (d->sig_fd = take_signals(err, sizeof err)) == -1) {
+        fail_start(d, err);
+        return 1;
+    }
+    if (warn_root) {
+        log_warning("running as root (user = root)");
+    }
+    if (bring_up(d, privs, err, sizeof err) == -1) {
+        fail_start(d, err);
+        return 1;
+    }
+    log_info("started pid=%ld version=%s source=%s parser=%s sink=%s "
+             "threads=%lld ack=%s", (long)getpid(), FEED_VERSION,
+             stage_name(&d->set->source), stage_name(&d->set->parser),
+             stage_name(&d->set->sink), d->set->threads,
+             d->set->ack_receive ? "receive" : "commit");
+    daemon_ready(d->ready_fd, (long)getpid());
+    d->ready_fd = -1;
+    if (daemon_notify("READY=1", err, sizeof err) == -1) {
+        log_warning("%s", err);
+    }
+    rc = supervise(d);
+    log_info("stopped exit=%d", rc);
+    return rc;
+}
+
+int
+run_start(struct settings *s, int foreground)
+{
+    struct daemon d = {
+        .set = s,
+        .pid_fd = -1,
+        .ready_fd = -1,
+        .foreground = foreground,
+        .sig_fd = -1,
+    };
+    char err[FEED_ERR_MAX];
+    struct privs privs;
+    long holder = 0;
+    int warn_root;
+    int rc;
+
+    warn_root = resolve_privs(s, &privs, stderr);
+    if (warn_root == -1) {
+        return 1;
+    }
+    if (pidfile_mkdir(s->pidfile, privs.change ? privs.uid : (uid_t)-1,
+                      privs.gid, err, sizeof err) == -1) {
+        fprintf(stderr, "feed-core: %s\n", err);
+        return 1;
+    }
+    d.pid_fd = pidfile_acquire(s->pidfile, &holder, err, sizeof err);
+    if (d.pid_fd == PIDFILE_HELD) {
+        printf("feed-core is already running (pid %ld)\n", holder);
+        return 0;
+    }
+    if (d.pid_fd == -1 || open_outputs(&d, err, sizeof err) == -1) {
+        fprintf(stderr, "feed-core: %s\n", err);
+        pidfile_release(d.pid_fd, s->pidfile);
+        return 1;
+    }
+    rc = run_locked(&d, &privs, warn_root);
+    pipeline_free(d.pl);
+    deadletter_close();
+    pidfile_release(d.pid_fd, s->pidfile);
+    if (d.sig_fd >= 0) {
+        close(d.sig_fd);
+    }
+    if (d.failure[0] != '\0') {
+        if (d.ready_fd >= 0) {
+            daemon_failed(d.ready_fd, d.failure);
+        } else {
+            fprintf(stderr, "feed-core: %s\n", d.failure);
+        }
+    }
+    log_close();
+    return rc;
+}

@@ -1,0 +1,351 @@
+/*
+ * zmq_rep.c - the source of the default pipeline: requests over ZeroMQ.
+ *
+ * Owns a ROUTER socket bound to one or more endpoints. Clients are REQ
+ * sockets (the original PHP daemon's were): a request arrives as
+ * [routing id][empty delimiter][body] and its reply must go back with the
+ * same envelope. A REP socket could only answer in lockstep, one request at
+ * a time; ROUTER lets replies leave in any order, as their batches commit,
+ * so many clients are served at once. Parsing, queueing and deciding when
+ * to answer are the core's: this file only moves frames.
+ *
+ * Everything here runs on the source thread, except configure() and open()
+ * (main thread, before the daemon drops root: binding may need it).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include <feed/plugin.h>
+
+/* Routing frames kept per request; proxies add one each. */
+#define MAX_HOPS 8
+/* Frames of one request we look at; the rest are only counted. */
+#define MAX_FRAMES (MAX_HOPS + 2)
+/* Requests read in a row before replies get their turn again. */
+#define READ_BURST 256
+
+struct zconf {
+    const struct feed_host *host; /* borrowed */
+    char *endpoints;              /* the list, split in place by NULs */
+    size_t nendpoints;
+    long long max_message;
+    long long linger_ms;
+    long long rcvhwm;
+};
+
+struct zsource {
+    const struct zconf *conf; /* borrowed */
+    void *ctx;
+    void *router;
+};
+
+/* Splits "a, b,c" into NUL-separated words; returns how many, 0 if bad. */
+static size_t
+split(char *list)
+{
+    size_t n = 0;
+    char *out = list;
+    char *word = strtok(list, ",");
+
+    while (word != NULL) {
+        size_t len;
+
+        word += strspn(word, " \t");
+        len = strlen(word);
+        while (len > 0 && (word[len - 1] == ' ' || word[len - 1] == '\t')) {
+            len--;
+        }
+        if (len == 0 || strstr(word, "://") == NULL) {
+            return 0;
+        }
+        memmove(out, word, len);
+        out[len] = '\0';
+        out += len + 1;
+        n++;
+        word = strtok(NULL, ",");
+    }
+    return n;
+}
+
+static void *
+zmq_rep_configure(const struct feed_host *host, char *err, size_t errlen)
+{
+    struct zconf *c = calloc(1, sizeof *c);
+    const char *endpoint = NULL;
+    int bad = 0;
+
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->host = host;
+    bad |= host->conf_string(host, "endpoint", "tcp://127.0.0.1:5555",
+                             &endpoint);
+    bad |= host->conf_int(host, "max_message", 1048576, 16, 1LL << 30,
+                          &c->max_message);
+    bad |= host->conf_int(host, "linger_ms", 2000, 0, 60000, &c->linger_ms);
+    bad |= host->conf_int(host, "rcvhwm", 100, 1, 1000000, &c->rcvhwm);
+    if (endpoint != NULL) {
+        c->endpoints = strdup(endpoint);
+        if (c->endpoints == NULL) {
+            snprintf(err, errlen, "out of memory");
+            bad = -1;
+        } else if ((c->nendpoints = split(c->endpoints)) == 0) {
+            host->conf_error(host, "endpoint", "\"%s\" is not a list of "
+                             "endpoints like tcp://127.0.0.1:5555", endpoint);
+            bad = -1;
+        }
+    }
+    if (bad) {
+        free(c->endpoints);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void
+zmq_rep_unconfigure(void *conf)
+{
+    struct zconf *c = conf;
+
+    if (c != NULL) {
+        free(c->endpoints);
+        free(c);
+    }
+}
+
+static void
+zmq_rep_close(void *state)
+{
+    struct zsource *s = state;
+
+    if (s == NULL) {
+        return;
+    }
+    /* Linger lets the last replies leave before the context ends. */
+    if (s->router != NULL) {
+        zmq_close(s->router);
+    }
+    if (s->ctx != NULL) {
+        zmq_ctx_term(s->ctx);
+    }
+    free(s);
+}
+
+static int
+set_int(void *sock, int option, int value)
+{
+    return zmq_setsockopt(sock, option, &value, sizeof value);
+}
+
+static enum feed_result
+zmq_rep_open(void *conf, void **state, char *err, size_t errlen)
+{
+    const struct zconf *c = conf;
+    struct zsource *s = calloc(1, sizeof *s);
+    int64_t max = c->max_message;
+    const char *ep = c->endpoints;
+
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return FEED_FAIL;
+    }
+    s->conf = c;
+    s->ctx = zmq_ctx_new();
+    s->router = s->ctx != NULL ? zmq_socket(s->ctx, ZMQ_ROUTER) : NULL;
+    if (s->router == NULL ||
+        zmq_setsockopt(s->router, ZMQ_MAXMSGSIZE, &max, sizeof max) == -1 ||
+        set_int(s->router, ZMQ_LINGER, (int)c->linger_ms) == -1 ||
+        set_int(s->router, ZMQ_RCVHWM, (int)c->rcvhwm) == -1) {
+        snprintf(err, errlen, "cannot create a ROUTER socket: %s",
+                 zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    for (size_t i = 0; i < c->nendpoints; i++, ep += strlen(ep) + 1) {
+        if (zmq_bind(s->router, ep) == -1) {
+            snprintf(err, errlen, "cannot bind %s: %s", ep,
+                     zmq_strerror(zmq_errno()));
+            goto fail;
+        }
+        c->host->log(c->host, FEED_LOG_INFO, "listening on %s", ep);
+    }
+    *state = s;
+    return FEED_OK;
+
+fail:
+    if (s->router != NULL) {
+        set_int(s->router, ZMQ_LINGER, 0);
+    }
+    zmq_rep_close(s);
+    return FEED_FAIL;
+}
+
+/*
+ * The reply address of a request, as the core keeps it (opaque to it):
+ * byte 0 says whether the client used an empty delimiter (REQ does), then
+ * each routing frame as one length byte and its bytes.
+ */
+struct envelope {
+    unsigned char tag[1 + MAX_HOPS * 256];
+    size_t len;
+};
+
+/* Reads one request; 1 when one was handled, 0 when none was waiting. */
+static int
+read_request(struct zsource *s)
+{
+    const struct feed_host *h = s->conf->host;
+    zmq_msg_t frames[MAX_FRAMES];
+    struct envelope env = {.len = 1};
+    size_t nframes = 0;
+    size_t extra = 0; /* frames beyond MAX_FRAMES, counted only */
+    size_t delim = 0; /* index of the empty delimiter, 0: none */
+    size_t hops;      /* routing frames */
+    size_t first;     /* the first frame of the body */
+    struct feed_request req = {0};
+    int more = 1;
+
+    while (more) {
+        zmq_msg_t *f = &frames[nframes < MAX_FRAMES ? nframes : 0];
+        zmq_msg_t spare;
+
+        if (nframes >= MAX_FRAMES) {
+            f = &spare;
+        }
+        zmq_msg_init(f);
+        if (zmq_msg_recv(f, s->router, nframes == 0 ? ZMQ_DONTWAIT : 0) ==
+            -1) {
+            zmq_msg_close(f);
+            if (nframes == 0) {
+                return 0;
+            }
+            break; /* ETERM or EINTR mid-message: nothing to answer */
+        }
+        more = zmq_msg_more(f);
+        if (f == &spare) {
+            zmq_msg_close(f);
+            extra++;
+            continue;
+        }
+        if (delim == 0 && nframes > 0 && zmq_msg_size(f) == 0) {
+            delim = nframes;
+        }
+        nframes++;
+    }
+    /* Routing frames: up to the delimiter, or just the peer's id. */
+    hops = delim != 0 ? delim : 1;
+    if (hops > MAX_HOPS) {
+        h->log(h, FEED_LOG_WARNING, "request with %zu routing frames "
+               "dropped", hops);
+        goto done;
+    }
+    env.tag[0] = delim != 0;
+    for (size_t i = 0; i < hops; i++) {
+        size_t n = zmq_msg_size(&frames[i]);
+        env.tag[env.len++] = (unsigned char)n;
+        memcpy(env.tag + env.len, zmq_msg_data(&frames[i]), n);
+        env.len += n;
+    }
+    first = hops + (delim != 0);
+    req.tag = env.tag;
+    req.tag_len = env.len;
+    req.parts = (unsigned)(nframes + extra - first);
+    if (first < nframes) {
+        req.body = zmq_msg_data(&frames[first]);
+        req.len = zmq_msg_size(&frames[first]);
+    } else {
+        req.body = "";
+        req.parts = 1; /* an empty request: the parser says why not */
+    }
+    h->submit(h, &req);
+done:
+    for (size_t i = 0; i < nframes && i < MAX_FRAMES; i++) {
+        zmq_msg_close(&frames[i]);
+    }
+    return 1;
+}
+
+static void
+zmq_rep_reply(void *state, const void *tag, size_t tag_len, const char *text,
+              size_t len)
+{
+    struct zsource *s = state;
+    const unsigned char *t = tag;
+    size_t at = 1;
+    int ok = 1;
+
+    /* ROUTER never blocks on send: a vanished peer's reply is dropped. */
+    while (ok && at < tag_len) {
+        size_t n = t[at++];
+        ok = zmq_send(s->router, t + at, n, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0;
+        at += n;
+    }
+    if (ok && t[0]) {
+        ok = zmq_send(s->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0;
+    }
+    if (ok) {
+        ok = zmq_send(s->router, text, len, ZMQ_DONTWAIT) >= 0;
+    }
+    if (!ok) {
+        const struct feed_host *h = s->conf->host;
+        h->log(h, FEED_LOG_DEBUG, "reply not sent: %s",
+               zmq_strerror(zmq_errno()));
+    }
+}
+
+static int
+zmq_rep_run(void *state)
+{
+    struct zsource *s = state;
+    const struct feed_host *h = s->conf->host;
+    zmq_pollitem_t items[2] = {
+        {s->router, 0, ZMQ_POLLIN, 0},
+        {NULL, h->wake_fd(h), ZMQ_POLLIN, 0},
+    };
+
+    while (!h->finished(h)) {
+        int reading = h->accepting(h);
+
+        items[0].events = reading ? ZMQ_POLLIN : 0;
+        if (zmq_poll(items, 2, -1) == -1) {
+            if (zmq_errno() == EINTR) {
+                continue;
+            }
+            h->log(h, FEED_LOG_ERROR, "zmq_poll: %s",
+                   zmq_strerror(zmq_errno()));
+            return -1;
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            h->drain(h);
+        }
+        if (reading && (items[0].revents & ZMQ_POLLIN)) {
+            for (int i = 0; i < READ_BURST && h->accepting(h); i++) {
+                if (!read_request(s)) {
+                    break;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+FEED_EXPORT const struct feed_plugin feed_plugin = {
+    .abi = FEED_PLUGIN_ABI,
+    .kind = FEED_KIND_SOURCE,
+    .name = "zmq_rep",
+    .version = "1.0.0",
+    .summary = "receives requests from ZeroMQ REQ clients, replies TRUE or "
+               "FALSE <reason>",
+    .configure = zmq_rep_configure,
+    .unconfigure = zmq_rep_unconfigure,
+    .open = zmq_rep_open,
+    .close = zmq_rep_close,
+    .run = zmq_rep_run,
+    .reply = zmq_rep_reply,
+};

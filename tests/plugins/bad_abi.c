@@ -1,0 +1,13 @@
+/*
+ * bad_abi.c - a plugin built for another ABI version; the loader must
+ * refuse it before reading anything but `abi`.
+ */
+#include <feed/plugin.h>
+
+FEED_EXPORT const struct feed_plugin feed_plugin = {
+    .abi = FEED_PLUGIN_ABI + 98,
+    .kind = FEED_KIND_SINK,
+    .name = "bad_abi",
+    .version = "9.9.9",
+    .summary = "claims a future ABI (tests only)",
+};
