@@ -214,6 +214,18 @@ static const struct feed_host host_template = {
     .finished = finished,
 };
 
+void
+stage_init(struct stage *s, const char *section,
+           const struct feed_plugin *desc)
+{
+    memset(s, 0, sizeof *s);
+    s->section = section;
+    s->host = host_template;
+    s->host.section = section;
+    s->host.core = s;
+    s->plugin.desc = desc;
+}
+
 int
 stage_load(struct stage *s, struct config *c, const char *section,
            enum feed_kind kind, const char *plugin_dir)
@@ -221,11 +233,7 @@ stage_load(struct stage *s, struct config *c, const char *section,
     char err[FEED_ERR_MAX];
     const char *spec;
 
-    memset(s, 0, sizeof *s);
-    s->section = section;
-    s->host = host_template;
-    s->host.section = section;
-    s->host.core = s;
+    stage_init(s, section, NULL);
     if (config_string(c, section, "plugin", NULL, &spec) == -1) {
         return -1;
     }

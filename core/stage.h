@@ -24,6 +24,13 @@ struct stage {
 };
 
 /*
+ * Sets up a stage around a descriptor already in memory (no dlopen): for
+ * tests, and for stage_load().
+ */
+void stage_init(struct stage *s, const char *section,
+                const struct feed_plugin *desc);
+
+/*
  * Reads the `plugin` key of `section` and loads that plugin, which must be
  * of `kind`. Errors are recorded in the config (FILE:LINE of the key).
  * Returns 0 or -1.
