@@ -96,7 +96,9 @@ daemon_detach(int *ready_fd, void (*on_failure)(void *), void *arg,
         if (rc != 0 && on_failure != NULL) {
             on_failure(arg);
         }
-        exit(rc);
+        /* The daemon owns everything now: no exit handlers, no leak check. */
+        fflush(NULL);
+        _exit(rc);
     }
     close(fds[0]);
     /* A new session: no controlling terminal, immune to the shell's HUP. */

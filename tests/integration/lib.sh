@@ -1,0 +1,130 @@
+# lib.sh - shared by the integration tests: a scratch folder, assertions,
+# polling with deadlines, and cleanup of everything a test started.
+#
+# A test sources this file, calls `check`/`expect_*` for each assertion and
+# ends with `finish`. Output is TAP-like: "ok - ..." / "not ok - ...".
+# Paths come from meson through the environment: FEED_CORE, FEED_SEND,
+# ZSEND, NOTIFY_LISTEN, PLUGIN_DIR, TEST_PLUGIN_DIR, SRC_ROOT.
+
+set -u
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/feed-it.XXXXXX")
+chmod 755 "$T"
+FAILS=0
+PASSES=0
+STARTED_INIS=()
+
+note() { echo "# $*"; }
+
+pass() {
+    PASSES=$((PASSES + 1))
+    echo "ok - $*"
+}
+
+fail() {
+    FAILS=$((FAILS + 1))
+    echo "not ok - $*"
+}
+
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() {
+    local what=$1
+    shift
+    if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+# expect_eq DESCRIPTION ACTUAL EXPECTED
+expect_eq() {
+    if [ "$2" == "$3" ]; then
+        pass "$1"
+    else
+        fail "$1"
+        printf '#   expected: %s\n#   got:      %s\n' "$3" "$2"
+    fi
+}
+
+# expect_match DESCRIPTION TEXT EXTENDED_REGEX
+expect_match() {
+    if printf '%s' "$2" | grep -qE -- "$3"; then
+        pass "$1"
+    else
+        fail "$1"
+        printf '#   expected to match: %s\n#   got: %s\n' "$3" "$2"
+    fi
+}
+
+# wait_until SECONDS COMMAND...: polls every 50 ms; 1 on timeout.
+wait_until() {
+    local deadline=$(($(date +%s%N) + $1 * 1000000000))
+    shift
+    until "$@"; do
+        if [ "$(date +%s%N)" -ge "$deadline" ]; then
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# free_port: a loopback TCP port nobody listens on right now.
+free_port() {
+    local port
+    for _ in $(seq 1 100); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    return 1
+}
+
+fc() { "$FEED_CORE" "$@"; }
+
+# start_daemon INI [ARGS...]: `feed-core -c INI start`, remembered for
+# cleanup. Prints start's output; returns its exit code.
+start_daemon() {
+    local ini=$1
+    shift
+    STARTED_INIS+=("$ini")
+    "$FEED_CORE" -c "$ini" "$@" start
+}
+
+# daemon_pid INI: the pid in the INI's pidfile (empty when none).
+daemon_pid() {
+    local pidfile
+    pidfile=$(sed -n 's/^pidfile *= *//p' "$1")
+    case "$pidfile" in
+    /*) ;;
+    *) pidfile="$(dirname "$1")/$pidfile" ;;
+    esac
+    head -n 1 "$pidfile" 2>/dev/null
+}
+
+# process_gone PID: the process has exited (a zombie counts as gone).
+process_gone() {
+    local state
+    state=$(sed -n 's/^State:\s*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+    [ -z "$state" ] || [ "$state" == "Z" ]
+}
+
+cleanup() {
+    local ini
+    for ini in "${STARTED_INIS[@]+"${STARTED_INIS[@]}"}"; do
+        "$FEED_CORE" -c "$ini" stop >/dev/null 2>&1
+    done
+    if declare -F mariadb_stop >/dev/null && [ -n "${MARIADB_PID:-}" ]; then
+        mariadb_stop >/dev/null 2>&1
+    fi
+    if [ -z "${KEEP:-}" ]; then
+        rm -rf "$T"
+    else
+        echo "# kept $T"
+    fi
+}
+trap cleanup EXIT
+
+finish() {
+    echo "# $PASSES passed, $FAILS failed"
+    [ "$FAILS" -eq 0 ]
+    exit $?
+}

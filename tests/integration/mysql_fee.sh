@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# mysql_fee.sh - runs test_mysql_fee (the mysql_fee sink, in-process)
+# against a private MariaDB started with tests/lib/mariadb.sh.
+#
+# usage: mysql_fee.sh [TEST_BINARY]   (default: $TEST_MYSQL_FEE)
+#
+# The server is this script's child, whatever the test does to it: the test
+# asks for `kill9` and `restart` over two fifos (MARIADB_CTL_IN, one
+# command a line; MARIADB_CTL_OUT, "ok" or "fail CMD" a line), and the
+# script runs mariadb_kill9 / mariadb_restart. The EXIT trap stops the
+# server and the test binary, by pid.
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/mariadb.sh
+. "$here/../lib/mariadb.sh"
+
+TEST_BIN=${1:-${TEST_MYSQL_FEE:-}}
+if [ -z "$TEST_BIN" ] || [ ! -x "$TEST_BIN" ]; then
+    echo "mysql_fee.sh: no test binary: give its path or set TEST_MYSQL_FEE" >&2
+    exit 1
+fi
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/feed-fee.XXXXXX") || exit 1
+BIN_PID=""
+
+# shellcheck disable=SC2317 # reached through the trap
+cleanup() {
+    if [ -n "$BIN_PID" ] && kill -0 "$BIN_PID" 2>/dev/null; then
+        kill -TERM "$BIN_PID" 2>/dev/null
+        wait "$BIN_PID" 2>/dev/null
+    fi
+    mariadb_stop
+    if [ -z "${KEEP:-}" ]; then
+        rm -rf "$T"
+    else
+        echo "# kept $T"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+mariadb_start "$T/db" || exit 1
+echo "# mariadb pid $MARIADB_PID port $MARIADB_PORT socket $MARIADB_SOCKET"
+
+mkfifo "$T/ctl.in" "$T/ctl.out" || exit 1
+# Read-write opens never block and never see end-of-file.
+exec 3<>"$T/ctl.in" 4<>"$T/ctl.out"
+export MARIADB_CTL_IN=$T/ctl.in MARIADB_CTL_OUT=$T/ctl.out
+export FEE_SQL=$here/../../conf/fee.sql
+
+# control: runs one command of the test on the server
+control() {
+    case $1 in
+    kill9) mariadb_kill9 ;;
+    restart) mariadb_restart ;;
+    *) return 1 ;;
+    esac
+}
+
+"$TEST_BIN" 3<&- 4<&- &
+BIN_PID=$!
+while kill -0 "$BIN_PID" 2>/dev/null; do
+    if read -r -t 0.2 cmd <&3; then
+        if control "$cmd"; then
+            echo "# server: $cmd done (pid ${MARIADB_PID:-none})"
+            echo ok >&4
+        else
+            echo "fail $cmd" >&4
+        fi
+    fi
+done
+wait "$BIN_PID"
+rc=$?
+BIN_PID=""
+exit "$rc"
