@@ -190,6 +190,16 @@ base64(char *out, const unsigned char *s, size_t len)
     return out;
 }
 
+/* Copies the string s to p; returns the end. */
+static char *
+put(char *p, const char *s)
+{
+    size_t n = strlen(s);
+
+    memcpy(p, s, n);
+    return p + n;
+}
+
 char *
 deadletter_format(long long now_ms, const char *reason, const void *msg,
                   size_t len, unsigned parts, size_t *outlen)
@@ -209,16 +219,16 @@ deadletter_format(long long now_ms, const char *reason, const void *msg,
     }
     gmtime_r(&secs, &tm);
     p = buf + strftime(buf, cap, "{\"time\":\"%Y-%m-%dT%H:%M:%S", &tm);
-    p += sprintf(p, ".%03dZ\",\"reason\":\"", (int)(now_ms % 1000));
+    p += snprintf(p, 64, ".%03dZ", (int)(now_ms % 1000));
+    p = put(p, "\",\"reason\":\"");
     p = escape(p, (const unsigned char *)reason, rlen);
-    *p++ = '"';
+    p = put(p, "\"");
     if (parts > 1) {
-        p += sprintf(p, ",\"parts\":%u", parts);
+        p += snprintf(p, 64, ",\"parts\":%u", parts);
     }
-    p += sprintf(p, text ? ",\"message\":\"" : ",\"message_base64\":\"");
+    p = put(p, text ? ",\"message\":\"" : ",\"message_base64\":\"");
     p = text ? escape(p, body, len) : base64(p, body, len);
-    memcpy(p, "\"}\n", 3);
-    p += 3;
+    p = put(p, "\"}\n");
     *outlen = (size_t)(p - buf);
     return buf;
 }

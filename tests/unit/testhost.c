@@ -19,17 +19,15 @@ th_of(const struct feed_host *h)
     return h->core;
 }
 
-static void
+/* Appends one formatted line to text (TESTHOST_TEXT_MAX bytes). */
+static void FEED_PRINTF(2, 0)
 append(char *text, const char *fmt, va_list ap)
 {
+    char line[1024];
     size_t used = strlen(text);
 
-    vsnprintf(text + used, TESTHOST_TEXT_MAX - used, fmt, ap);
-    used = strlen(text);
-    if (used + 1 < TESTHOST_TEXT_MAX) {
-        text[used] = '\n';
-        text[used + 1] = '\0';
-    }
+    vsnprintf(line, sizeof line, fmt, ap);
+    snprintf(text + used, TESTHOST_TEXT_MAX - used, "%s\n", line);
 }
 
 static void
