@@ -189,86 +189,149 @@ fail:
 /*
  * The reply address of a request, as the core keeps it (opaque to it):
  * byte 0 says whether the client used an empty delimiter (REQ does), then
- * each routing frame as one length byte and its bytes.
+ * each routing frame as one length byte and its bytes. ZeroMQ routing ids
+ * are at most 255 bytes.
  */
 struct envelope {
     unsigned char tag[1 + MAX_HOPS * 256];
     size_t len;
 };
 
+/* One frame of a ROUTER message, as received. */
+struct frame {
+    const void *data;
+    size_t size;
+};
+
+/*
+ * Makes the request of one ROUTER message out of its first `n` frames
+ * (`extra` more were counted, not kept): the routing frames up to the
+ * empty delimiter, or just the peer's id when the client sent none, become
+ * the reply address in env; the frame after them is the body, and the
+ * frames from there on are the request's parts. Returns 0, or -1 when no
+ * reply could be addressed (too many routing frames, one longer than 255
+ * bytes, or more than FEED_TAG_MAX bytes in all).
+ */
+static int
+envelope_open(const struct frame *f, size_t n, size_t extra,
+              struct envelope *env, struct feed_request *req)
+{
+    size_t delim = 0; /* index of the empty delimiter, 0: none */
+    size_t hops;
+    size_t first;
+
+    for (size_t i = 1; i < n && delim == 0; i++) {
+        if (f[i].size == 0) {
+            delim = i;
+        }
+    }
+    hops = delim != 0 ? delim : 1;
+    if (n == 0 || hops > MAX_HOPS) {
+        return -1;
+    }
+    env->tag[0] = delim != 0;
+    env->len = 1;
+    for (size_t i = 0; i < hops; i++) {
+        if (f[i].size > 255 || env->len + 1 + f[i].size > FEED_TAG_MAX) {
+            return -1;
+        }
+        env->tag[env->len++] = (unsigned char)f[i].size;
+        memcpy(env->tag + env->len, f[i].data, f[i].size);
+        env->len += f[i].size;
+    }
+    first = hops + (delim != 0);
+    req->tag = env->tag;
+    req->tag_len = env->len;
+    if (first < n) {
+        req->body = f[first].data;
+        req->len = f[first].size;
+        req->parts = (unsigned)(n + extra - first);
+    } else {
+        req->body = "";
+        req->len = 0;
+        req->parts = 1; /* an empty request: the parser says why not */
+    }
+    return 0;
+}
+
+/*
+ * Calls out(arg, data, size) for each frame of the reply envelope kept in
+ * tag, delimiter included. Returns 0, -1 when out() failed or the tag is
+ * malformed.
+ */
+static int
+envelope_walk(const unsigned char *tag, size_t len,
+              int (*out)(void *arg, const void *data, size_t size),
+              void *arg)
+{
+    size_t at = 1;
+
+    if (len == 0) {
+        return -1;
+    }
+    while (at < len) {
+        size_t n = tag[at++];
+        if (n > len - at || out(arg, tag + at, n) == -1) {
+            return -1;
+        }
+        at += n;
+    }
+    return tag[0] ? out(arg, "", 0) : 0;
+}
+
 /* Reads one request; 1 when one was handled, 0 when none was waiting. */
 static int
 read_request(struct zsource *s)
 {
     const struct feed_host *h = s->conf->host;
-    zmq_msg_t frames[MAX_FRAMES];
-    struct envelope env = {.len = 1};
-    size_t nframes = 0;
-    size_t extra = 0; /* frames beyond MAX_FRAMES, counted only */
-    size_t delim = 0; /* index of the empty delimiter, 0: none */
-    size_t hops;      /* routing frames */
-    size_t first;     /* the first frame of the body */
+    zmq_msg_t msgs[MAX_FRAMES];
+    struct frame frames[MAX_FRAMES];
+    struct envelope env;
     struct feed_request req = {0};
+    size_t n = 0;
+    size_t extra = 0; /* frames beyond MAX_FRAMES, counted only */
     int more = 1;
 
     while (more) {
-        zmq_msg_t *f = &frames[nframes < MAX_FRAMES ? nframes : 0];
         zmq_msg_t spare;
+        zmq_msg_t *m = n < MAX_FRAMES ? &msgs[n] : &spare;
 
-        if (nframes >= MAX_FRAMES) {
-            f = &spare;
-        }
-        zmq_msg_init(f);
-        if (zmq_msg_recv(f, s->router, nframes == 0 ? ZMQ_DONTWAIT : 0) ==
-            -1) {
-            zmq_msg_close(f);
-            if (nframes == 0) {
+        zmq_msg_init(m);
+        if (zmq_msg_recv(m, s->router, n == 0 ? ZMQ_DONTWAIT : 0) == -1) {
+            zmq_msg_close(m);
+            if (n == 0) {
                 return 0;
             }
             break; /* ETERM or EINTR mid-message: nothing to answer */
         }
-        more = zmq_msg_more(f);
-        if (f == &spare) {
-            zmq_msg_close(f);
+        more = zmq_msg_more(m);
+        if (m == &spare) {
+            zmq_msg_close(m);
             extra++;
             continue;
         }
-        if (delim == 0 && nframes > 0 && zmq_msg_size(f) == 0) {
-            delim = nframes;
-        }
-        nframes++;
+        frames[n].data = zmq_msg_data(m);
+        frames[n].size = zmq_msg_size(m);
+        n++;
     }
-    /* Routing frames: up to the delimiter, or just the peer's id. */
-    hops = delim != 0 ? delim : 1;
-    if (hops > MAX_HOPS) {
-        h->log(h, FEED_LOG_WARNING, "request with %zu routing frames "
-               "dropped", hops);
-        goto done;
-    }
-    env.tag[0] = delim != 0;
-    for (size_t i = 0; i < hops; i++) {
-        size_t n = zmq_msg_size(&frames[i]);
-        env.tag[env.len++] = (unsigned char)n;
-        memcpy(env.tag + env.len, zmq_msg_data(&frames[i]), n);
-        env.len += n;
-    }
-    first = hops + (delim != 0);
-    req.tag = env.tag;
-    req.tag_len = env.len;
-    req.parts = (unsigned)(nframes + extra - first);
-    if (first < nframes) {
-        req.body = zmq_msg_data(&frames[first]);
-        req.len = zmq_msg_size(&frames[first]);
+    if (envelope_open(frames, n, extra, &env, &req) == 0) {
+        h->submit(h, &req);
     } else {
-        req.body = "";
-        req.parts = 1; /* an empty request: the parser says why not */
+        h->log(h, FEED_LOG_WARNING, "request of %zu frames dropped: its "
+               "envelope cannot be answered", n + extra);
     }
-    h->submit(h, &req);
-done:
-    for (size_t i = 0; i < nframes && i < MAX_FRAMES; i++) {
-        zmq_msg_close(&frames[i]);
+    for (size_t i = 0; i < n; i++) {
+        zmq_msg_close(&msgs[i]);
     }
     return 1;
+}
+
+/* Sends one frame of a reply's envelope; for envelope_walk(). */
+static int
+send_more(void *router, const void *data, size_t size)
+{
+    return zmq_send(router, data, size, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 ? 0
+                                                                         : -1;
 }
 
 static void
@@ -276,23 +339,10 @@ zmq_rep_reply(void *state, const void *tag, size_t tag_len, const char *text,
               size_t len)
 {
     struct zsource *s = state;
-    const unsigned char *t = tag;
-    size_t at = 1;
-    int ok = 1;
 
     /* ROUTER never blocks on send: a vanished peer's reply is dropped. */
-    while (ok && at < tag_len) {
-        size_t n = t[at++];
-        ok = zmq_send(s->router, t + at, n, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0;
-        at += n;
-    }
-    if (ok && t[0]) {
-        ok = zmq_send(s->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0;
-    }
-    if (ok) {
-        ok = zmq_send(s->router, text, len, ZMQ_DONTWAIT) >= 0;
-    }
-    if (!ok) {
+    if (envelope_walk(tag, tag_len, send_more, s->router) == -1 ||
+        zmq_send(s->router, text, len, ZMQ_DONTWAIT) == -1) {
         const struct feed_host *h = s->conf->host;
         h->log(h, FEED_LOG_DEBUG, "reply not sent: %s",
                zmq_strerror(zmq_errno()));
