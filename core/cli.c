@@ -249,7 +249,7 @@ cli_parse(int argc, char **argv, struct cli_options *o)
     int c;
 
     memset(o, 0, sizeof *o);
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then forgets a half-read option group */
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+c:fh", longopts, NULL)) != -1) {
         switch (c) {

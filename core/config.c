@@ -87,24 +87,27 @@ grow(void *arrayp, size_t *n, size_t size)
 static void
 add_error(struct config *c, unsigned line, const char *fmt, va_list ap)
 {
-    char text[1024];
+    char *reason = NULL;
     struct error *e;
     int n;
 
-    if (line != 0) {
-        n = snprintf(text, sizeof text, "%s:%u: ", c->file, line);
-    } else {
-        n = snprintf(text, sizeof text, "%s: ", c->file);
+    if (vasprintf(&reason, fmt, ap) == -1) {
+        return;
     }
-    vsnprintf(text + n, sizeof text - (size_t)n, fmt, ap);
     e = grow(&c->errors, &c->nerrors, sizeof *e);
     if (e == NULL) {
+        free(reason);
         return;
     }
     e->line = line;
     e->order = c->nerrors;
-    e->text = strdup(text);
-    if (e->text == NULL) {
+    if (line != 0) {
+        n = asprintf(&e->text, "%s:%u: %s", c->file, line, reason);
+    } else {
+        n = asprintf(&e->text, "%s: %s", c->file, reason);
+    }
+    free(reason);
+    if (n == -1) {
         c->nerrors--;
     }
 }
@@ -141,11 +144,14 @@ known(const char *section)
     return 0;
 }
 
-/* Notes a [name] header line; reports unknown sections once. */
+/*
+ * Notes a [name] header line, reports an unknown section once, and leaves
+ * the trimmed name in name (what inih must see: "[ core ]" is [core]).
+ */
 static void
-section_header(struct config *c, const char *start, size_t len)
+section_header(struct config *c, const char *start, size_t len,
+               char name[64])
 {
-    char name[64];
     struct section *s;
 
     while (len > 0 && (*start == ' ' || *start == '\t')) {
@@ -155,8 +161,8 @@ section_header(struct config *c, const char *start, size_t len)
     while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t')) {
         len--;
     }
-    if (len >= sizeof name) {
-        len = sizeof name - 1;
+    if (len >= 64) {
+        len = 63;
     }
     memcpy(name, start, len);
     name[len] = '\0';
@@ -207,12 +213,16 @@ reader(char *str, int num, void *stream)
         return str;
     }
     if (*s == '[') {
+        char name[64];
+
         close = strchr(s, ']');
         if (close == NULL) {
             error_at(c, c->lineno, "syntax error: missing ']'");
             return str;
         }
-        section_header(c, s + 1, (size_t)(close - s - 1));
+        section_header(c, s + 1, (size_t)(close - s - 1), name);
+        snprintf(str, (size_t)num, "[%s]", name);
+        return str;
     } else if (strpbrk(s, "=:") == NULL) {
         error_at(c, c->lineno,
                  "syntax error: expected \"key = value\" or \"[section]\"");

@@ -1,0 +1,634 @@
+/*
+ * test_queue.c - the bounded queue between the source and the sink
+ * workers: batching by whole messages, the room flag, closing, and many
+ * threads at once.
+ *
+ * Every msg carries its id as its reply tag. Threads are synchronized
+ * with condition variables and deadlines; a worker is known to be blocked
+ * when the kernel says its thread is sleeping.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "msg.h"
+#include "queue.h"
+
+#define DEADLINE_S 30
+
+static const char body[] = "7,42,1.5";
+
+/*
+ * A msg with id `id` (its tag) and `nrec` one-field records, or NULL when
+ * out of memory. Safe from any thread (no cmocka assertion).
+ */
+static struct msg *
+new_msg(uint32_t id, uint32_t nrec)
+{
+    struct msg *m = msg_new(&id, sizeof id, body, sizeof body - 1);
+    struct feed_value v = {body, sizeof body - 1};
+
+    for (uint32_t i = 0; m != NULL && i < nrec; i++) {
+        if (msg_add_record(m, 1, i + 1, &v) == -1) {
+            msg_free(m);
+            m = NULL;
+        }
+    }
+    return m;
+}
+
+/* new_msg() for the test's own thread. */
+static struct msg *
+make_msg(uint32_t id, uint32_t nrec)
+{
+    struct msg *m = new_msg(id, nrec);
+
+    assert_non_null(m);
+    return m;
+}
+
+static uint32_t
+id_of(const struct msg *m)
+{
+    uint32_t id;
+
+    memcpy(&id, m->data, sizeof id);
+    return id;
+}
+
+/* Pushes messages of the given sizes, with ids 0, 1, 2... */
+static void
+push_sizes(struct queue *q, const uint32_t *sizes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        queue_push(q, make_msg((uint32_t)i, sizes[i]));
+    }
+}
+
+/*
+ * Pops and expects exactly the messages `ids` (n of them); frees them.
+ * Returns the room flag.
+ */
+static int
+pop_expect(struct queue *q, size_t batch_max, size_t cap, const uint32_t *ids,
+           size_t n)
+{
+    struct msg *out[64];
+    size_t nout = 999;
+    int room = -1;
+    size_t got;
+
+    assert_true(cap <= 64);
+    got = queue_pop(q, batch_max, out, cap, &nout, &room);
+    assert_int_equal(got, n);
+    assert_int_equal(nout, n);
+    for (size_t i = 0; i < got; i++) {
+        assert_int_equal(id_of(out[i]), ids[i]);
+        assert_null(out[i]->next);
+        msg_free(out[i]);
+    }
+    assert_true(room == 0 || room == 1);
+    return room;
+}
+
+#define IDS(...) ((const uint32_t[]){__VA_ARGS__})
+#define NIDS(...) (sizeof IDS(__VA_ARGS__) / sizeof(uint32_t))
+#define PUSH(q, ...) push_sizes((q), IDS(__VA_ARGS__), NIDS(__VA_ARGS__))
+#define POP(q, batch, cap, ...)                                                \
+    pop_expect((q), (batch), (cap), IDS(__VA_ARGS__), NIDS(__VA_ARGS__))
+
+static struct timespec
+deadline(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += DEADLINE_S;
+    return ts;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+a_new_queue_is_empty_and_has_room(void **state)
+{
+    struct queue q;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 10), 0);
+    assert_int_equal(queue_depth(&q), 0);
+    assert_int_not_equal(queue_room(&q), 0);
+    assert_null(queue_take_all(&q));
+    queue_destroy(&q);
+}
+
+static void
+the_depth_counts_records_not_messages(void **state)
+{
+    struct queue q;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    PUSH(&q, 3, 2, 1);
+    assert_int_equal(queue_depth(&q), 6);
+    assert_int_equal(q.nmsgs, 3);
+    POP(&q, 100, 64, 0, 1, 2);
+    assert_int_equal(queue_depth(&q), 0);
+    assert_int_equal(q.nmsgs, 0);
+    queue_destroy(&q);
+}
+
+static void
+a_pop_takes_whole_messages_up_to_batch_max_records(void **state)
+{
+    struct queue q;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    PUSH(&q, 3, 2, 4, 1);
+    POP(&q, 5, 64, 0, 1);
+    assert_int_equal(queue_depth(&q), 5);
+    POP(&q, 5, 64, 2, 3);
+    assert_int_equal(queue_depth(&q), 0);
+    queue_destroy(&q);
+}
+
+static void
+a_pop_never_skips_a_message_to_fill_the_batch(void **state)
+{
+    struct queue q;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    /* 4 does not fit after 3; the 1 behind it must wait its turn. */
+    PUSH(&q, 3, 4, 1);
+    POP(&q, 5, 64, 0);
+    POP(&q, 5, 64, 1, 2);
+    queue_destroy(&q);
+}
+
+static void
+a_first_message_larger_than_batch_max_is_taken_alone(void **state)
+{
+    struct queue q;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    PUSH(&q, 7, 1, 1);
+    POP(&q, 5, 64, 0);
+    POP(&q, 5, 64, 1, 2);
+    queue_destroy(&q);
+}
+
+static void
+a_pop_takes_at_most_cap_messages(void **state)
+{
+    struct queue q;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    PUSH(&q, 1, 1, 1, 1, 1);
+    POP(&q, 100, 2, 0, 1);
+    POP(&q, 100, 2, 2, 3);
+    POP(&q, 100, 2, 4);
+    assert_int_equal(queue_depth(&q), 0);
+    queue_destroy(&q);
+}
+
+static void
+room_ends_at_max_records_but_a_large_message_still_gets_in(void **state)
+{
+    struct queue q;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 3), 0);
+    PUSH(&q, 2);
+    assert_int_not_equal(queue_room(&q), 0);
+    queue_push(&q, make_msg(1, 1));
+    assert_int_equal(queue_room(&q), 0);
+    assert_int_equal(queue_depth(&q), 3);
+    POP(&q, 100, 64, 0, 1);
+    /* The source reads while there is room; a big request still fits. */
+    queue_push(&q, make_msg(2, 10));
+    assert_int_equal(queue_depth(&q), 10);
+    assert_int_equal(queue_room(&q), 0);
+    queue_destroy(&q);
+}
+
+static void
+the_room_flag_is_set_only_by_the_pop_that_makes_room(void **state)
+{
+    struct queue q;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 4), 0);
+    /* From below max: no source is waiting, no flag. */
+    PUSH(&q, 1, 1);
+    assert_int_equal(POP(&q, 1, 64, 0), 0);
+    assert_int_equal(POP(&q, 1, 64, 1), 0);
+
+    /* 9 -> 6 (still full), 6 -> 3 (room), 3 -> 0 (already had room). */
+    PUSH(&q, 3, 3, 3);
+    assert_int_equal(queue_room(&q), 0);
+    assert_int_equal(POP(&q, 3, 64, 0), 0);
+    assert_int_equal(queue_room(&q), 0);
+    assert_int_equal(POP(&q, 3, 64, 1), 1);
+    assert_int_not_equal(queue_room(&q), 0);
+    assert_int_equal(POP(&q, 3, 64, 2), 0);
+
+    /* Exactly max is full: 5 -> 4 is no room yet, 4 -> 3 is. */
+    PUSH(&q, 1, 1, 1, 1, 1);
+    assert_int_equal(POP(&q, 1, 64, 0), 0);
+    assert_int_equal(queue_room(&q), 0);
+    assert_int_equal(POP(&q, 1, 64, 1), 1);
+    assert_int_equal(POP(&q, 10, 64, 2, 3, 4), 0);
+    queue_destroy(&q);
+}
+
+static void
+after_close_workers_drain_the_queue_then_get_0(void **state)
+{
+    struct queue q;
+    struct msg *out[4];
+    size_t nout = 99;
+    int room = -1;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    PUSH(&q, 2, 2);
+    queue_close(&q);
+    POP(&q, 3, 64, 0);
+    POP(&q, 3, 64, 1);
+    assert_int_equal(queue_pop(&q, 3, out, 4, &nout, &room), 0);
+    assert_int_equal(nout, 0);
+    assert_int_equal(room, 0);
+    /* And again: a closed, empty queue never blocks. */
+    assert_int_equal(queue_pop(&q, 3, out, 4, &nout, &room), 0);
+    queue_destroy(&q);
+}
+
+static void
+take_all_returns_every_queued_message_in_order(void **state)
+{
+    struct queue q;
+    struct msg *m;
+    uint32_t want = 0;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    PUSH(&q, 1, 2, 3);
+    m = queue_take_all(&q);
+    assert_int_equal(queue_depth(&q), 0);
+    assert_int_equal(q.nmsgs, 0);
+    while (m != NULL) {
+        struct msg *next = m->next;
+        assert_int_equal(id_of(m), want++);
+        msg_free(m);
+        m = next;
+    }
+    assert_int_equal(want, 3);
+    assert_null(queue_take_all(&q));
+    /* The queue works on afterwards. */
+    PUSH(&q, 1);
+    POP(&q, 10, 64, 0);
+    queue_destroy(&q);
+}
+
+static void
+destroy_frees_what_is_still_queued(void **state)
+{
+    struct queue q;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    PUSH(&q, 1, 2, 3);
+    queue_destroy(&q); /* the leak checker is watching */
+}
+
+/* ------------------------------------------------------------------
+ * A worker blocked in queue_pop()
+ */
+
+struct waiter {
+    struct queue *q;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    pid_t tid;  /* guarded by lock; 0 until the worker runs */
+    int done;   /* guarded by lock */
+    size_t got; /* guarded by lock */
+    struct msg *out[4];
+};
+
+static void *
+wait_in_pop(void *arg)
+{
+    struct waiter *w = arg;
+    size_t nout;
+    int room;
+    size_t got;
+
+    pthread_mutex_lock(&w->lock);
+    w->tid = gettid();
+    pthread_cond_broadcast(&w->changed);
+    pthread_mutex_unlock(&w->lock);
+    got = queue_pop(w->q, 10, w->out, 4, &nout, &room);
+    pthread_mutex_lock(&w->lock);
+    w->got = got;
+    w->done = 1;
+    pthread_cond_broadcast(&w->changed);
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* The thread's state letter from /proc ('S' while it waits), or '?'. */
+static char
+thread_state(pid_t tid)
+{
+    char path[64];
+    char text[512];
+    FILE *f;
+    char *paren;
+    size_t n;
+
+    snprintf(path, sizeof path, "/proc/self/task/%ld/stat", (long)tid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return '?';
+    }
+    n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    paren = strrchr(text, ')');
+    return paren != NULL && paren[1] == ' ' ? paren[2] : '?';
+}
+
+/* Starts a worker and returns once it sleeps inside queue_pop(). */
+static void
+start_waiter(struct waiter *w, pthread_t *t, struct queue *q)
+{
+    struct timespec until = deadline();
+    struct timespec pause = {0, 1000000};
+    time_t give_up = time(NULL) + DEADLINE_S;
+
+    memset(w, 0, sizeof *w);
+    w->q = q;
+    assert_int_equal(pthread_mutex_init(&w->lock, NULL), 0);
+    assert_int_equal(pthread_cond_init(&w->changed, NULL), 0);
+    assert_int_equal(pthread_create(t, NULL, wait_in_pop, w), 0);
+    pthread_mutex_lock(&w->lock);
+    while (w->tid == 0) {
+        assert_int_equal(pthread_cond_timedwait(&w->changed, &w->lock, &until),
+                         0);
+    }
+    pthread_mutex_unlock(&w->lock);
+    /* Poll, with a deadline, until the kernel has put it to sleep. */
+    while (thread_state(w->tid) != 'S') {
+        assert_true(time(NULL) < give_up);
+        nanosleep(&pause, NULL);
+    }
+}
+
+/* Waits (with a deadline) for the worker to return from queue_pop(). */
+static size_t
+join_waiter(struct waiter *w, pthread_t t)
+{
+    struct timespec until = deadline();
+    size_t got;
+
+    pthread_mutex_lock(&w->lock);
+    while (!w->done) {
+        int rc = pthread_cond_timedwait(&w->changed, &w->lock, &until);
+        if (rc == ETIMEDOUT) {
+            pthread_mutex_unlock(&w->lock);
+            fail_msg("the worker is still blocked in queue_pop()");
+        }
+    }
+    got = w->got;
+    pthread_mutex_unlock(&w->lock);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pthread_cond_destroy(&w->changed);
+    pthread_mutex_destroy(&w->lock);
+    return got;
+}
+
+static void
+close_wakes_a_worker_blocked_in_pop(void **state)
+{
+    struct queue q;
+    struct waiter w;
+    pthread_t t;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    start_waiter(&w, &t, &q);
+    queue_close(&q);
+    assert_int_equal(join_waiter(&w, t), 0);
+    queue_destroy(&q);
+}
+
+static void
+a_push_wakes_a_worker_blocked_in_pop(void **state)
+{
+    struct queue q;
+    struct waiter w;
+    pthread_t t;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    start_waiter(&w, &t, &q);
+    queue_push(&q, make_msg(7, 2));
+    assert_int_equal(join_waiter(&w, t), 1);
+    assert_int_equal(id_of(w.out[0]), 7);
+    msg_free(w.out[0]);
+    queue_destroy(&q);
+}
+
+/* ------------------------------------------------------------------
+ * One producer, four consumers
+ */
+
+#define MESSAGES 100000
+#define CONSUMERS 4
+#define BATCH_MAX 10
+#define QUEUE_MAX 1000
+
+struct crowd {
+    struct queue q;
+    pthread_mutex_t room_lock; /* the producer waits for room here */
+    pthread_cond_t room;
+    atomic_uchar seen[MESSAGES]; /* times each id was popped */
+    atomic_int trouble;          /* nonzero: a thread saw something wrong */
+};
+
+struct consumer {
+    struct crowd *c;
+    uint64_t messages;
+    uint64_t records;
+    uint64_t id_sum;
+};
+
+static uint32_t
+records_of(uint32_t id)
+{
+    return id % 3 + 1;
+}
+
+static void *
+consume(void *arg)
+{
+    struct consumer *me = arg;
+    struct crowd *c = me->c;
+    struct msg *out[64];
+    size_t nout;
+    int room;
+    size_t n;
+    int64_t last = -1;
+
+    while ((n = queue_pop(&c->q, BATCH_MAX, out, 64, &nout, &room)) > 0) {
+        size_t records = 0;
+
+        for (size_t i = 0; i < n; i++) {
+            uint32_t id = id_of(out[i]);
+
+            /* What one worker takes is in queue order. */
+            if (id >= MESSAGES || (int64_t)id <= last ||
+                out[i]->nrec != records_of(id)) {
+                atomic_store(&c->trouble, 1);
+            } else {
+                atomic_fetch_add(&c->seen[id], 1);
+            }
+            last = id;
+            records += out[i]->nrec;
+            me->records += out[i]->nrec;
+            me->id_sum += id;
+            msg_free(out[i]);
+        }
+        me->messages += n;
+        if (nout != n || (n > 1 && records > BATCH_MAX)) {
+            atomic_store(&c->trouble, 2);
+        }
+        if (room) {
+            pthread_mutex_lock(&c->room_lock);
+            pthread_cond_broadcast(&c->room);
+            pthread_mutex_unlock(&c->room_lock);
+        }
+    }
+    return NULL;
+}
+
+static void *
+produce(void *arg)
+{
+    struct crowd *c = arg;
+    struct timespec until = deadline();
+
+    for (uint32_t id = 0; id < MESSAGES; id++) {
+        /* Like the source: read a request only while there is room. */
+        pthread_mutex_lock(&c->room_lock);
+        while (!queue_room(&c->q)) {
+            if (pthread_cond_timedwait(&c->room, &c->room_lock, &until) ==
+                ETIMEDOUT) {
+                atomic_store(&c->trouble, 3);
+                pthread_mutex_unlock(&c->room_lock);
+                return NULL;
+            }
+        }
+        pthread_mutex_unlock(&c->room_lock);
+        if (queue_depth(&c->q) > QUEUE_MAX + 2) {
+            atomic_store(&c->trouble, 4);
+        }
+        struct msg *m = new_msg(id, records_of(id));
+        if (m == NULL) {
+            atomic_store(&c->trouble, 5);
+            return NULL;
+        }
+        queue_push(&c->q, m);
+    }
+    return NULL;
+}
+
+static void
+every_message_is_popped_exactly_once_by_concurrent_workers(void **state)
+{
+    struct crowd *c = calloc(1, sizeof *c);
+    struct consumer consumers[CONSUMERS];
+    pthread_t workers[CONSUMERS];
+    pthread_t producer;
+    uint64_t messages = 0;
+    uint64_t records = 0;
+    uint64_t id_sum = 0;
+    uint64_t want_records = 0;
+
+    (void)state;
+    assert_non_null(c);
+    assert_int_equal(queue_init(&c->q, QUEUE_MAX), 0);
+    assert_int_equal(pthread_mutex_init(&c->room_lock, NULL), 0);
+    assert_int_equal(pthread_cond_init(&c->room, NULL), 0);
+    for (int i = 0; i < CONSUMERS; i++) {
+        memset(&consumers[i], 0, sizeof consumers[i]);
+        consumers[i].c = c;
+        assert_int_equal(
+            pthread_create(&workers[i], NULL, consume, &consumers[i]), 0);
+    }
+    assert_int_equal(pthread_create(&producer, NULL, produce, c), 0);
+    assert_int_equal(pthread_join(producer, NULL), 0);
+    queue_close(&c->q);
+    for (int i = 0; i < CONSUMERS; i++) {
+        assert_int_equal(pthread_join(workers[i], NULL), 0);
+        messages += consumers[i].messages;
+        records += consumers[i].records;
+        id_sum += consumers[i].id_sum;
+    }
+    assert_int_equal(atomic_load(&c->trouble), 0);
+    for (uint32_t id = 0; id < MESSAGES; id++) {
+        if (atomic_load(&c->seen[id]) != 1) {
+            fail_msg("message %u was popped %u times", id,
+                     (unsigned)atomic_load(&c->seen[id]));
+        }
+        want_records += records_of(id);
+    }
+    assert_int_equal(messages, MESSAGES);
+    assert_int_equal(records, want_records);
+    assert_int_equal(id_sum, (uint64_t)MESSAGES * (MESSAGES - 1) / 2);
+    assert_int_equal(queue_depth(&c->q), 0);
+    queue_destroy(&c->q);
+    pthread_cond_destroy(&c->room);
+    pthread_mutex_destroy(&c->room_lock);
+    free(c);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_new_queue_is_empty_and_has_room),
+        cmocka_unit_test(the_depth_counts_records_not_messages),
+        cmocka_unit_test(a_pop_takes_whole_messages_up_to_batch_max_records),
+        cmocka_unit_test(a_pop_never_skips_a_message_to_fill_the_batch),
+        cmocka_unit_test(a_first_message_larger_than_batch_max_is_taken_alone),
+        cmocka_unit_test(a_pop_takes_at_most_cap_messages),
+        cmocka_unit_test(
+            room_ends_at_max_records_but_a_large_message_still_gets_in),
+        cmocka_unit_test(the_room_flag_is_set_only_by_the_pop_that_makes_room),
+        cmocka_unit_test(after_close_workers_drain_the_queue_then_get_0),
+        cmocka_unit_test(take_all_returns_every_queued_message_in_order),
+        cmocka_unit_test(destroy_frees_what_is_still_queued),
+        cmocka_unit_test(close_wakes_a_worker_blocked_in_pop),
+        cmocka_unit_test(a_push_wakes_a_worker_blocked_in_pop),
+        cmocka_unit_test(
+            every_message_is_popped_exactly_once_by_concurrent_workers),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
