@@ -80,6 +80,14 @@ struct fsink {
     size_t len;
     size_t cap;
     struct row *rows; /* CHUNK_ROWS rows of one SELECT, reused */
+    /*
+     * The volume column's digits before and after the point, read at open:
+     * a value within them is stored exactly, so the one-round-trip write
+     * can commit without reading warnings first. 0 when unknown: then
+     * every batch takes the careful way.
+     */
+    unsigned int volume_int;
+    unsigned int volume_frac;
 };
 
 /*
@@ -383,10 +391,15 @@ connect_db(struct fsink *s, char *err, size_t errlen)
     /* A silent reconnect would lose the transaction and the session. */
     mysql_options(s->db, MYSQL_OPT_RECONNECT, &reconnect);
     mysql_options(s->db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    /* No CLIENT_FOUND_ROWS: an unchanged duplicate must count 0 rows. */
+    /*
+     * No CLIENT_FOUND_ROWS: an unchanged duplicate must count 0 rows.
+     * CLIENT_MULTI_STATEMENTS: a batch's statements go in one round trip
+     * (every value in them has been checked to be a number).
+     */
     if (mysql_real_connect(s->db, c->socket != NULL ? "localhost" : c->hostname,
                            c->user, c->password, c->database,
-                           (unsigned int)c->port, c->socket, 0) == NULL) {
+                           (unsigned int)c->port, c->socket,
+                           CLIENT_MULTI_STATEMENTS) == NULL) {
         snprintf(err, errlen, "cannot connect to %s: %s", c->where,
                  mysql_error(s->db));
         return open_outcome(mysql_errno(s->db));
@@ -399,6 +412,41 @@ connect_db(struct fsink *s, char *err, size_t errlen)
  * READ COMMITTED: with gap locks (REPEATABLE READ), the IN-list UPDATEs of
  * two workers deadlock on a small table.
  */
+/*
+ * Reads how many digits the volume column holds before and after the
+ * point (DECIMAL(20,4): 16 and 4). Leaves 0 and 0 when it is not a
+ * DECIMAL. Returns -1 when the query fails.
+ */
+static int
+read_volume_digits(struct fsink *s)
+{
+    char sql[512];
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+
+    snprintf(sql, sizeof sql,
+             "SELECT NUMERIC_PRECISION, NUMERIC_SCALE FROM "
+             "information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+             "AND TABLE_NAME = '%s' AND COLUMN_NAME = 'volume' "
+             "AND DATA_TYPE = 'decimal'",
+             s->conf->table);
+    if (run(s, sql) == -1 || (res = mysql_store_result(s->db)) == NULL) {
+        return -1;
+    }
+    row = mysql_fetch_row(res);
+    if (row != NULL && row[0] != NULL && row[1] != NULL) {
+        unsigned long precision = strtoul(row[0], NULL, 10);
+        unsigned long scale = strtoul(row[1], NULL, 10);
+
+        if (scale <= precision && precision <= 65) {
+            s->volume_int = (unsigned int)(precision - scale);
+            s->volume_frac = (unsigned int)scale;
+        }
+    }
+    mysql_free_result(res);
+    return 0;
+}
+
 static enum feed_result
 prepare_session(struct fsink *s, char *err, size_t errlen)
 {
@@ -428,6 +476,11 @@ prepare_session(struct fsink *s, char *err, size_t errlen)
     }
     res = mysql_store_result(s->db);
     mysql_free_result(res);
+    if (read_volume_digits(s) == -1) {
+        snprintf(err, errlen, "table %s.%s: %s", c->database, c->table,
+                 mysql_error(s->db));
+        return open_outcome(mysql_errno(s->db));
+    }
     /* End the check's transaction: no lock on the table between batches. */
     if (mysql_rollback(s->db) != 0) {
         snprintf(err, errlen, "table %s.%s: %s", c->database, c->table,
@@ -653,7 +706,7 @@ check_warnings(struct fsink *s, const struct feed_batch *b, size_t start,
 /* Builds the INSERT of records [start, *end): as many as one chunk holds. */
 static int
 build_insert(struct fsink *s, const struct feed_batch *b, size_t start,
-             size_t *end)
+             size_t *end, int keep_existing)
 {
     const struct fconf *c = s->conf;
     const char *status = c->mark == MARK_INSERT ? ",'Y')" : ",'N')";
@@ -684,7 +737,9 @@ build_insert(struct fsink *s, const struct feed_batch *b, size_t start,
     }
     *end = i;
     /* An existing ticket is left as it is: 0 rows affected. */
-    return sql_add(s, " ON DUPLICATE KEY UPDATE ticket = ticket");
+    return keep_existing
+               ? sql_add(s, " ON DUPLICATE KEY UPDATE ticket = ticket")
+               : 0;
 }
 
 /*
@@ -692,18 +747,20 @@ build_insert(struct fsink *s, const struct feed_batch *b, size_t start,
  * [start, *end).
  */
 static int
-build_in_list(struct fsink *s, const char *head, const char *tail,
-              const struct feed_batch *b, size_t start, size_t *end)
+build_in_list_at(struct fsink *s, size_t at, const char *head,
+                 const char *tail, const struct feed_batch *b, size_t start,
+                 size_t *end)
 {
     int field = s->conf->ticket;
     size_t i;
 
-    s->len = 0;
+    s->len = at;
     if (sql_add(s, head) == -1) {
         return -1;
     }
     for (i = start;
-         i < b->count && i - start < CHUNK_ROWS && s->len < CHUNK_BYTES; i++) {
+         i < b->count && i - start < CHUNK_ROWS && s->len - at < CHUNK_BYTES;
+         i++) {
         const struct feed_value *t = &b->records[i].values[field];
 
         if (sql_reserve(s, t->len + 1) == -1) {
@@ -718,6 +775,14 @@ build_in_list(struct fsink *s, const char *head, const char *tail,
     return sql_add(s, tail);
 }
 
+/* The same, from the start of the buffer. */
+static int
+build_in_list(struct fsink *s, const char *head, const char *tail,
+              const struct feed_batch *b, size_t start, size_t *end)
+{
+    return build_in_list_at(s, 0, head, tail, b, start, end);
+}
+
 /* Inserts every record; counts the rows really inserted in *inserted. */
 static enum feed_result
 insert_rows(struct fsink *s, const struct feed_batch *b,
@@ -726,7 +791,7 @@ insert_rows(struct fsink *s, const struct feed_batch *b,
     size_t end;
 
     for (size_t start = 0; start < b->count; start = end) {
-        if (build_insert(s, b, start, &end) == -1) {
+        if (build_insert(s, b, start, &end, 1) == -1) {
             snprintf(err, errlen, "out of memory");
             return FEED_RETRY;
         }
@@ -874,19 +939,20 @@ mark_rows(struct fsink *s, const struct feed_batch *b, char *err, size_t errlen)
  * mark = insert), compare the tickets that existed, mark the rows 'Y',
  * commit. FEED_OK only once COMMIT has returned; any failure rolls back.
  */
+/*
+ * The careful way, for any batch: insert with ON DUPLICATE KEY UPDATE (an
+ * existing ticket is left alone), compare the rows of replayed tickets,
+ * mark, commit; a statement at a time, so that warnings and conflicts are
+ * seen before COMMIT.
+ */
 static enum feed_result
-fee_write(void *state, const struct feed_batch *batch, size_t *bad, char *err,
-          size_t errlen)
+write_careful(struct fsink *s, const struct feed_batch *batch, size_t *bad,
+              char *err, size_t errlen)
 {
-    struct fsink *s = state;
     const struct fconf *c = s->conf;
     unsigned long long inserted = 0;
     enum feed_result r;
 
-    r = check_numbers(c, batch, bad, err, errlen);
-    if (r != FEED_OK || batch->count == 0) {
-        return r;
-    }
     r = insert_rows(s, batch, &inserted, bad, err, errlen);
     if (r == FEED_OK && inserted < batch->count) {
         r = find_conflict(s, batch, bad, err, errlen);
@@ -902,14 +968,144 @@ fee_write(void *state, const struct feed_batch *batch, size_t *bad, char *err,
     if (r != FEED_OK) {
         /* Its own failure does not matter: the server rolls back too. */
         mysql_rollback(s->db);
-        return r;
     }
-    if (c->host->log_enabled(c->host, FEED_LOG_DEBUG)) {
-        c->host->log(c->host, FEED_LOG_DEBUG,
-                     "batch committed records=%zu inserted=%llu", batch->count,
-                     inserted);
+    return r;
+}
+
+/* Nonzero when every volume fits the column exactly (see fsink). */
+static int
+volumes_fit(const struct fsink *s, const struct feed_batch *b)
+{
+    int field = s->conf->volume;
+
+    if (s->volume_int == 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < b->count; i++) {
+        const struct feed_value *v = &b->records[i].values[field];
+        const char *point = memchr(v->ptr, '.', v->len);
+        size_t whole = point != NULL ? (size_t)(point - v->ptr) : v->len;
+        size_t frac = point != NULL ? v->len - whole - 1 : 0;
+
+        /* Values are canonical: no leading or trailing zeros to skip. */
+        if (whole > s->volume_int || frac > s->volume_frac) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/*
+ * Builds "INSERT ...; UPDATE ...; COMMIT" for a batch that fits in one
+ * chunk. Returns 0, or -1 when it does not fit (or out of memory).
+ */
+static int
+build_fast(struct fsink *s, const struct feed_batch *b)
+{
+    char head[128];
+    size_t end;
+    size_t at;
+
+    if (build_insert(s, b, 0, &end, 0) == -1 || end != b->count) {
+        return -1;
+    }
+    if (s->conf->mark == MARK_UPDATE) {
+        at = s->len;
+        snprintf(head, sizeof head,
+                 ";UPDATE `%s` SET status = 'Y' WHERE ticket IN (",
+                 s->conf->table);
+        if (build_in_list_at(s, at, head, ") AND status = 'N'", b, 0,
+                             &end) == -1 ||
+            end != b->count) {
+            return -1;
+        }
+    }
+    return sql_add(s, ";COMMIT");
+}
+
+/*
+ * The common case in one round trip: a plain INSERT, the UPDATE and the
+ * COMMIT sent together. The server stops at the first statement that
+ * fails, so nothing is committed unless every row was inserted; a replayed
+ * ticket fails the INSERT with a duplicate key, and the batch then goes the
+ * careful way. Returns FEED_OK, FEED_RETRY or FEED_REJECT as fee_write(),
+ * or sets *careful when the careful way must decide.
+ */
+static enum feed_result
+write_fast(struct fsink *s, const struct feed_batch *b, int *careful,
+           size_t *bad, char *err, size_t errlen)
+{
+    static const char *const steps[] = {"insert into", "update", "commit"};
+    size_t nsteps = s->conf->mark == MARK_UPDATE ? 3 : 2;
+    unsigned int warnings;
+    size_t step = 0;
+    int rc;
+
+    if (build_fast(s, b) == -1) {
+        *careful = 1;
+        return FEED_OK;
+    }
+    if (mysql_real_query(s->db, s->sql, s->len) != 0) {
+        unsigned int code = mysql_errno(s->db);
+        char why[MYSQL_ERRMSG_SIZE];
+
+        snprintf(why, sizeof why, "%s", mysql_error(s->db));
+        mysql_rollback(s->db);
+        if (code == ER_DUP_ENTRY) {
+            *careful = 1;
+            return FEED_OK;
+        }
+        return insert_refused(s, b, 0, b->count, code, why, bad, err,
+                              errlen);
+    }
+    warnings = mysql_warning_count(s->db);
+    /* Drain the other results; a failure names its statement. */
+    while ((rc = mysql_next_result(s->db)) == 0) {
+        step++;
+    }
+    if (rc > 0) {
+        const char *what = step + 1 < nsteps ? steps[step + 1] : "commit";
+        enum feed_result r = db_failure(s, what, NULL, err, errlen);
+
+        mysql_rollback(s->db);
+        /* A failed COMMIT's outcome is unknown: retry, the replay decides. */
+        return r == FEED_REJECT ? FEED_RETRY : r;
+    }
+    if (warnings > 0) {
+        /* Cannot happen for volumes that fit; say so loudly if it does. */
+        s->conf->host->log(s->conf->host, FEED_LOG_ERROR,
+                           "batch of %zu records committed with %u warnings",
+                           b->count, warnings);
     }
     return FEED_OK;
+}
+
+static enum feed_result
+fee_write(void *state, const struct feed_batch *batch, size_t *bad, char *err,
+          size_t errlen)
+{
+    struct fsink *s = state;
+    const struct fconf *c = s->conf;
+    enum feed_result r;
+    int careful = 0;
+
+    r = check_numbers(c, batch, bad, err, errlen);
+    if (r != FEED_OK || batch->count == 0) {
+        return r;
+    }
+    if (batch->count <= CHUNK_ROWS && volumes_fit(s, batch)) {
+        r = write_fast(s, batch, &careful, bad, err, errlen);
+        if (!careful) {
+            return r;
+        }
+    }
+    r = write_careful(s, batch, bad, err, errlen);
+    if (r == FEED_OK && c->host->log_enabled(c->host, FEED_LOG_DEBUG)) {
+        c->host->log(c->host, FEED_LOG_DEBUG,
+                     "batch committed the careful way records=%zu",
+                     batch->count);
+    }
+    return r;
 }
 
 FEED_EXPORT const struct feed_plugin feed_plugin = {
