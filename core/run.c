@@ -94,12 +94,31 @@ take_signals(char *err, size_t errlen)
     return fd;
 }
 
+/*
+ * A file the daemon has just created as root is handed to the user it will
+ * run as, like the pidfile's folder: it keeps writing to it after dropping
+ * root, and logrotate's copy of its ownership must be the user's.
+ */
+static void
+give_to(const char *path, int existed, const struct privs *p)
+{
+    if (!existed && p->change &&
+        chown(path, p->uid, p->gid) == -1) {
+        log_warning("cannot chown %s to %ld:%ld: %s", path, (long)p->uid,
+                    (long)p->gid, strerror(errno));
+    }
+}
+
 /* Opens the files the daemon writes, while still root. */
 static int
-open_outputs(struct daemon *d, char *err, size_t errlen)
+open_outputs(struct daemon *d, const struct privs *p, char *err,
+             size_t errlen)
 {
     const struct settings *s = d->set;
     const char *target = s->log;
+    int is_file = strcmp(target, "syslog") != 0 &&
+                  strcmp(target, "stderr") != 0;
+    int existed = !is_file || access(target, F_OK) == 0;
 
     /* In the foreground, syslog means "to the terminal". */
     if (d->foreground && strcmp(target, "syslog") == 0) {
@@ -109,7 +128,15 @@ open_outputs(struct daemon *d, char *err, size_t errlen)
         -1) {
         return -1;
     }
-    return deadletter_open(s->dead_letter, err, errlen);
+    if (is_file) {
+        give_to(target, existed, p);
+    }
+    existed = access(s->dead_letter, F_OK) == 0;
+    if (deadletter_open(s->dead_letter, err, errlen) == -1) {
+        return -1;
+    }
+    give_to(s->dead_letter, existed, p);
+    return 0;
 }
 
 /* Binds, drops root, connects the sinks. */
@@ -393,7 +420,7 @@ run_start(struct settings *s, int foreground)
         printf("feed-core is already running (pid %ld)\n", holder);
         return 0;
     }
-    if (d.pid_fd == -1 || open_outputs(&d, err, sizeof err) == -1) {
+    if (d.pid_fd == -1 || open_outputs(&d, &privs, err, sizeof err) == -1) {
         fprintf(stderr, "feed-core: %s\n", err);
         pidfile_release(d.pid_fd, s->pidfile);
         return 1;
