@@ -111,7 +111,7 @@ cmd_stop(struct settings *s)
     char note[64];
     long pid;
     int exists;
-    int rc = pidfile_probe(s->pidfile, &pid, &exists, err, sizeof err);
+    int rc = pidfile_probe_live(s->pidfile, &pid, &exists, err, sizeof err);
 
     if (rc == -1) {
         fprintf(stderr, "feed-core: %s\n", err);
@@ -163,7 +163,7 @@ cmd_status(struct settings *s)
     char err[FEED_ERR_MAX];
     long pid;
     int exists;
-    int rc = pidfile_probe(s->pidfile, &pid, &exists, err, sizeof err);
+    int rc = pidfile_probe_live(s->pidfile, &pid, &exists, err, sizeof err);
 
     if (rc == -1) {
         fprintf(stderr, "feed-core: %s\n", err);

@@ -229,6 +229,47 @@ pidfile_probe(const char *path, long *pid, int *exists, char *err,
     return 1;
 }
 
+int
+pidfile_dying(long pid)
+{
+    char path[64];
+    char buf[512];
+    FILE *f;
+    char *state;
+    size_t n;
+
+    if (pid <= 0) {
+        return 0;
+    }
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    f = fopen(path, "re");
+    if (f == NULL) {
+        return 1;
+    }
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    state = strrchr(buf, ')'); /* the command may hold spaces and ')' */
+    return state != NULL && (state[2] == 'Z' || state[2] == 'X');
+}
+
+int
+pidfile_probe_live(const char *path, long *pid, int *exists, char *err,
+                   size_t errlen)
+{
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    int rc = 0;
+
+    for (int i = 0; i < 250; i++) {
+        rc = pidfile_probe(path, pid, exists, err, errlen);
+        if (rc != 1 || !pidfile_dying(*pid)) {
+            break;
+        }
+        nanosleep(&pause, NULL);
+    }
+    return rc;
+}
+
 void
 pidfile_release(int fd, const char *path)
 {

@@ -48,6 +48,19 @@ char *pidfile_note(const char *path, char *buf, size_t len);
 int pidfile_probe(const char *path, long *pid, int *exists, char *err,
                   size_t errlen);
 
+/*
+ * Nonzero when pid has exited or is exiting: gone, or a zombie whose other
+ * threads the kernel is still ending (the lock is released only then).
+ */
+int pidfile_dying(long pid);
+
+/*
+ * pidfile_probe(), but a holder that is dying is waited for (a few
+ * seconds at most) instead of being reported as running.
+ */
+int pidfile_probe_live(const char *path, long *pid, int *exists, char *err,
+                       size_t errlen);
+
 /* Removes the file if it is still the one `fd` locks, then closes fd. */
 void pidfile_release(int fd, const char *path);
 

@@ -142,8 +142,13 @@ privs_drop(const struct privs *p, char *err, size_t errlen)
         snprintf(err, errlen, "root could be regained after dropping it");
         return -1;
     }
-    /* Nothing we exec (we exec nothing) may gain privileges either. */
-    if (p->uid != 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+    return 0;
+}
+
+int
+privs_no_new_privs(char *err, size_t errlen)
+{
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
         snprintf(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): %s",
                  strerror(errno));
         return -1;

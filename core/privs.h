@@ -36,4 +36,11 @@ int privs_resolve(const char *user, const char *group, struct privs *p,
  */
 int privs_drop(const struct privs *p, char *err, size_t errlen);
 
+/*
+ * Makes sure nothing this process executes can gain privileges (setuid
+ * binaries, file capabilities). Per thread: call it before any thread
+ * starts. Returns 0 or -1 with err.
+ */
+int privs_no_new_privs(char *err, size_t errlen);
+
 #endif

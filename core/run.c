@@ -185,14 +185,19 @@ static void
 reopen_files(void)
 {
     char err[FEED_ERR_MAX];
+    int failed = 0;
 
     if (log_reopen(err, sizeof err) == -1) {
         log_error("%s; still writing to the old log", err);
+        failed = 1;
     }
     if (deadletter_reopen(err, sizeof err) == -1) {
         log_error("%s; still writing to the old file", err);
+        failed = 1;
     }
-    log_info("SIGHUP: log and dead_letter reopened");
+    if (!failed) {
+        log_info("SIGHUP: log and dead_letter reopened");
+    }
 }
 
 static void
@@ -371,7 +376,9 @@ run_locked(struct daemon *d, const struct privs *privs, int warn_root)
     if (warn_root) {
         log_warning("running as root (user = root)");
     }
-    if (bring_up(d, privs, err, sizeof err) == -1) {
+    /* Before any thread exists, so that every thread inherits it. */
+    if (privs_no_new_privs(err, sizeof err) == -1 ||
+        bring_up(d, privs, err, sizeof err) == -1) {
         fail_start(d, err);
         return 1;
     }
@@ -388,6 +395,27 @@ run_locked(struct daemon *d, const struct privs *privs, int warn_root)
     rc = supervise(d);
     log_info("stopped exit=%d", rc);
     return rc;
+}
+
+/*
+ * Takes the pidfile lock. A daemon killed a moment ago can hold it for a
+ * little while as a zombie, until the kernel has ended all its threads:
+ * wait for that rather than call it running.
+ */
+static int
+acquire(const char *pidfile, long *holder, char *err, size_t errlen)
+{
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    int fd = -1;
+
+    for (int i = 0; i < 250; i++) {
+        fd = pidfile_acquire(pidfile, holder, err, errlen);
+        if (fd != PIDFILE_HELD || !pidfile_dying(*holder)) {
+            break;
+        }
+        nanosleep(&pause, NULL);
+    }
+    return fd;
 }
 
 int
@@ -415,7 +443,7 @@ run_start(struct settings *s, int foreground)
         fprintf(stderr, "feed-core: %s\n", err);
         return 1;
     }
-    d.pid_fd = pidfile_acquire(s->pidfile, &holder, err, sizeof err);
+    d.pid_fd = acquire(s->pidfile, &holder, err, sizeof err);
     if (d.pid_fd == PIDFILE_HELD) {
         printf("feed-core is already running (pid %ld)\n", holder);
         return 0;

@@ -65,11 +65,16 @@ wait_until() {
     done
 }
 
-# free_port: a loopback TCP port nobody listens on right now.
+# free_port: a loopback TCP port nobody listens on right now, below the
+# kernel's range for outgoing connections: a client connection lingering in
+# TIME_WAIT on a port (10,000 of them in hostile.sh) would stop a daemon
+# from binding it.
 free_port() {
-    local port
+    local lo port
+    lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+    [ "${lo:-0}" -gt 12000 ] || lo=32768
     for _ in $(seq 1 100); do
-        port=$((20000 + RANDOM % 40000))
+        port=$((10000 + RANDOM % (lo - 10000)))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             echo "$port"
             return 0

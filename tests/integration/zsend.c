@@ -8,14 +8,24 @@
  *
  * usage: zsend [-e ENDPOINT] [-t TIMEOUT_MS] [-m] [-c CLIENTS] [-H HOLD_MS]
  *              FILE...
+ *        zsend -R COUNT [-b BASE] [-e ENDPOINT] [-t TIMEOUT_MS] [-c CLIENTS]
  *   every FILE (or '-' for stdin) is one request, sent in turn;
  *   -m  all FILEs together are one request, one frame each;
  *   -c  every request is sent by CLIENTS clients at once;
  *   -H  send, then hold the connection HOLD_MS without reading the reply.
  * Exits 0 when every request got a reply, 1 otherwise, 2 on usage errors.
+ *
+ * -R (churn): COUNT times a new REQ socket connects, sends one trade, reads
+ * its reply and closes, spread over CLIENTS threads. Trade k (from 0) has
+ * ticket T = BASE + k (default BASE 1) and is feed-send's line for T:
+ * "T,1000 + T % 9000,T % 100000.T % 10000 (4 digits)". Prints one line,
+ * "churn connections=COUNT acked=A refused=R noreply=N", and exits 0 when
+ * every trade got TRUE, 1 otherwise. The first trade without a reply ends
+ * the run (a daemon that stopped answering would make it last for hours).
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +152,102 @@ send_from(void *ctx, const char *endpoint, int timeout_ms, int hold_ms,
     return failed;
 }
 
+/* -R: connections opened and closed, one trade each. */
+struct churn {
+    void *ctx;
+    const char *endpoint;
+    int timeout_ms;
+    unsigned long long base;
+    unsigned long long count;
+    atomic_ullong next; /* the next trade to send, from 0 */
+    atomic_ullong acked;
+    atomic_ullong refused;
+    atomic_ullong noreply;
+    atomic_int stop; /* a trade got no reply: send no more */
+};
+
+/* Sends trade k on a socket of its own; counts the outcome. */
+static void
+churn_one(struct churn *ch, unsigned long long k)
+{
+    unsigned long long t = ch->base + k;
+    char line[96];
+    char reply[256];
+    int linger = 0;
+    int len = snprintf(line, sizeof line, "%llu,%llu,%llu.%04llu", t,
+                       1000 + t % 9000, t % 100000, t % 10000);
+    void *sock = zmq_socket(ch->ctx, ZMQ_REQ);
+    int n = -1;
+
+    if (sock == NULL) {
+        atomic_fetch_add(&ch->noreply, 1);
+        atomic_store(&ch->stop, 1);
+        return;
+    }
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sock, ZMQ_RCVTIMEO, &ch->timeout_ms, sizeof ch->timeout_ms);
+    zmq_setsockopt(sock, ZMQ_SNDTIMEO, &ch->timeout_ms, sizeof ch->timeout_ms);
+    if (zmq_connect(sock, ch->endpoint) == 0 &&
+        zmq_send(sock, line, (size_t)len, 0) == len) {
+        n = zmq_recv(sock, reply, sizeof reply, 0);
+    }
+    if (n == 4 && memcmp(reply, "TRUE", 4) == 0) {
+        atomic_fetch_add(&ch->acked, 1);
+    } else if (n >= 0) {
+        atomic_fetch_add(&ch->refused, 1);
+    } else {
+        atomic_fetch_add(&ch->noreply, 1);
+        atomic_store(&ch->stop, 1);
+    }
+    zmq_close(sock);
+}
+
+static void *
+churn_main(void *arg)
+{
+    struct churn *ch = arg;
+    unsigned long long k;
+
+    while (!atomic_load(&ch->stop) &&
+           (k = atomic_fetch_add(&ch->next, 1)) < ch->count) {
+        churn_one(ch, k);
+    }
+    return NULL;
+}
+
+/* Runs -R; returns the exit code. */
+static int
+churn(const char *endpoint, int timeout_ms, unsigned long long base,
+      unsigned long long count, int clients)
+{
+    struct churn ch = {.endpoint = endpoint,
+                       .timeout_ms = timeout_ms,
+                       .base = base,
+                       .count = count};
+    pthread_t *threads = calloc((size_t)clients, sizeof *threads);
+
+    ch.ctx = zmq_ctx_new();
+    if (threads == NULL || ch.ctx == NULL) {
+        fprintf(stderr, "zsend: cannot start\n");
+        return 2;
+    }
+    /* Every closed socket leaves a file descriptor until its reaper runs. */
+    zmq_ctx_set(ch.ctx, ZMQ_MAX_SOCKETS, 4096);
+    for (int i = 0; i < clients; i++) {
+        pthread_create(&threads[i], NULL, churn_main, &ch);
+    }
+    for (int i = 0; i < clients; i++) {
+        pthread_join(threads[i], NULL);
+    }
+    zmq_ctx_term(ch.ctx);
+    free(threads);
+    printf("churn connections=%llu acked=%llu refused=%llu noreply=%llu\n",
+           count, (unsigned long long)atomic_load(&ch.acked),
+           (unsigned long long)atomic_load(&ch.refused),
+           (unsigned long long)atomic_load(&ch.noreply));
+    return atomic_load(&ch.acked) == count ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -150,13 +256,15 @@ main(int argc, char **argv)
     int multipart = 0;
     int clients = 1;
     int hold_ms = 0;
+    unsigned long long churn_count = 0;
+    unsigned long long churn_base = 1;
     int failed = 0;
     int opt;
     struct request *reqs;
     size_t n;
     void *ctx;
 
-    while ((opt = getopt(argc, argv, "e:t:mc:H:")) != -1) {
+    while ((opt = getopt(argc, argv, "e:t:mc:H:R:b:")) != -1) {
         switch (opt) {
         case 'e':
             endpoint = optarg;
@@ -173,11 +281,26 @@ main(int argc, char **argv)
         case 'H':
             hold_ms = atoi(optarg);
             break;
+        case 'R':
+            churn_count = strtoull(optarg, NULL, 10);
+            break;
+        case 'b':
+            churn_base = strtoull(optarg, NULL, 10);
+            break;
         default:
             fprintf(stderr, "usage: zsend [-e ENDPOINT] [-t TIMEOUT_MS] [-m] "
-                    "[-c CLIENTS] [-H HOLD_MS] FILE...\n");
+                    "[-c CLIENTS] [-H HOLD_MS] FILE...\n"
+                    "       zsend -R COUNT [-b BASE] [-e ENDPOINT] "
+                    "[-t TIMEOUT_MS] [-c CLIENTS]\n");
             return 2;
         }
+    }
+    if (churn_count > 0) {
+        if (optind != argc || clients < 1) {
+            fprintf(stderr, "zsend: -R takes no FILE\n");
+            return 2;
+        }
+        return churn(endpoint, timeout_ms, churn_base, churn_count, clients);
     }
     n = (size_t)(argc - optind);
     if (n == 0 || clients < 1) {

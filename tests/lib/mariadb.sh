@@ -92,9 +92,13 @@ _mariadb_wait_gone() {
 
 # _mariadb_free_port: a loopback TCP port nobody listens on right now.
 _mariadb_free_port() {
-    local port
+    local lo port
+    # Below the range of outgoing connections: a client's lingering
+    # TIME_WAIT on the port would stop the server from binding it.
+    lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+    [ "${lo:-0}" -gt 12000 ] || lo=32768
     for _ in $(seq 1 100); do
-        port=$((20000 + RANDOM % 40000))
+        port=$((10000 + RANDOM % (lo - 10000)))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             echo "$port"
             return 0

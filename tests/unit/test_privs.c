@@ -408,8 +408,10 @@ drop_and_check(const void *arg, char *text, size_t len)
     int ngroups;
     int warn;
 
+    /* As the daemon does: no_new_privs first, before any thread. */
     if (privs_resolve(n->user, n->group, &p, &warn, &key, err, sizeof err) ==
             -1 ||
+        privs_no_new_privs(err, sizeof err) == -1 ||
         privs_drop(&p, err, sizeof err) == -1) {
         snprintf(text, len, "%s", err);
         return -1;
