@@ -91,6 +91,17 @@ wait_released(const char *pidfile, uint64_t timeout_ms)
     }
 }
 
+/* Polls until pid has exited (or is a zombie) or timeout_ms has passed. */
+static void
+wait_exited(long pid, uint64_t timeout_ms)
+{
+    uint64_t deadline = now_ms() + timeout_ms;
+
+    while (!pidfile_dying(pid) && now_ms() < deadline) {
+        pause_ms(20);
+    }
+}
+
 /* Removes what a dead daemon left behind; says so when it fails. */
 static int
 clear_pidfile(const char *pidfile)
@@ -143,6 +154,8 @@ cmd_stop(struct settings *s)
         clear_pidfile(s->pidfile);
         return 1;
     }
+    /* The lock goes a moment before the process: wait for that too. */
+    wait_exited(pid, KILL_WAIT_MS);
     pidfile_note(s->pidfile, note, sizeof note);
     if (clear_pidfile(s->pidfile) == -1) {
         return 1;
