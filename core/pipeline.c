@@ -89,7 +89,7 @@ struct pipeline {
     pthread_cond_t start_cond;
     unsigned ready;          /* guarded by start_lock */
     unsigned failed;         /* guarded by start_lock */
-    char start_err[FEED_ERR_MAX]; /* guarded by start_lock */
+    char start_err[2 * FEED_ERR_MAX]; /* guarded by start_lock */
     struct worker *workers;
     pthread_t source_thread;
     int source_started;
@@ -647,6 +647,7 @@ worker_main(void *arg)
         pthread_mutex_lock(&w->lock);
         w->nbatch = 0;
         pthread_mutex_unlock(&w->lock);
+        queue_done(&pl->queue);
     }
     if (pl->sink->plugin.desc->close != NULL) {
         pl->sink->plugin.desc->close(w->sink);

@@ -16,6 +16,8 @@ queue_init(struct queue *q, size_t max)
     q->tail = NULL;
     q->nmsgs = 0;
     q->closed = 0;
+    q->writing = 0;
+    q->batch_max = 0;
     atomic_init(&q->records, 0);
     q->max = max;
     if (pthread_mutex_init(&q->lock, NULL) != 0) {
@@ -57,6 +59,8 @@ queue_depth(struct queue *q)
 void
 queue_push(struct queue *q, struct msg *m)
 {
+    size_t records;
+
     m->next = NULL;
     pthread_mutex_lock(&q->lock);
     if (q->tail != NULL) {
@@ -66,12 +70,16 @@ queue_push(struct queue *q, struct msg *m)
     }
     q->tail = m;
     q->nmsgs++;
-    atomic_store_explicit(&q->records,
-                          atomic_load_explicit(&q->records,
-                                               memory_order_relaxed) +
-                              m->nrec,
-                          memory_order_relaxed);
-    pthread_cond_signal(&q->not_empty);
+    records = atomic_load_explicit(&q->records, memory_order_relaxed) +
+              m->nrec;
+    atomic_store_explicit(&q->records, records, memory_order_relaxed);
+    /*
+     * Wake a worker only when it may take this: nobody is writing, or a
+     * full batch is waiting (queue_pop's rule; queue_done wakes the rest).
+     */
+    if (q->writing == 0 || records >= q->batch_max) {
+        pthread_cond_signal(&q->not_empty);
+    }
     pthread_mutex_unlock(&q->lock);
 }
 
@@ -84,10 +92,15 @@ queue_pop(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
     size_t before;
 
     pthread_mutex_lock(&q->lock);
-    while (q->head == NULL && !q->closed) {
+    q->batch_max = batch_max; /* for queue_push's wake-up rule */
+    for (;;) {
+        before = atomic_load_explicit(&q->records, memory_order_relaxed);
+        if (q->head == NULL ? q->closed
+                            : q->writing == 0 || before >= batch_max) {
+            break;
+        }
         pthread_cond_wait(&q->not_empty, &q->lock);
     }
-    before = atomic_load_explicit(&q->records, memory_order_relaxed);
     while (q->head != NULL && n < cap &&
            (n == 0 || records + q->head->nrec <= batch_max)) {
         struct msg *m = q->head;
@@ -100,16 +113,32 @@ queue_pop(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
         q->tail = NULL;
     }
     q->nmsgs -= n;
+    q->writing += n > 0;
     *nout = n;
     atomic_store_explicit(&q->records, before - records,
                           memory_order_relaxed);
-    /* Others may wait while this worker writes: pass the turn on. */
-    if (q->head != NULL) {
+    /* Another full batch is waiting: another worker may take it now. */
+    if (before - records >= batch_max) {
         pthread_cond_signal(&q->not_empty);
     }
     pthread_mutex_unlock(&q->lock);
     *room = before >= q->max && before - records < q->max;
     return n;
+}
+
+void
+queue_done(struct queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->writing--;
+    if (q->closed) {
+        /* Draining: whoever waits may now take the rest, or leave. */
+        pthread_cond_broadcast(&q->not_empty);
+    } else if (q->head != NULL) {
+        /* What gathered meanwhile is a batch for the next worker. */
+        pthread_cond_signal(&q->not_empty);
+    }
+    pthread_mutex_unlock(&q->lock);
 }
 
 void

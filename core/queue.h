@@ -17,6 +17,8 @@ struct queue {
     struct msg *tail;         /* guarded by lock */
     size_t nmsgs;             /* guarded by lock */
     int closed;               /* guarded by lock */
+    unsigned writing;         /* guarded by lock: workers between pop, done */
+    size_t batch_max;         /* guarded by lock: the workers' batch_max */
     atomic_size_t records;    /* written under lock, read by anyone */
     size_t max;               /* set before workers start, then read-only */
 };
@@ -40,14 +42,22 @@ void queue_push(struct queue *q, struct msg *m);
 /*
  * Waits for work and takes whole messages: the first one whatever its size,
  * then more while their records fit in batch_max, at most `cap` messages.
- * Returns how many were stored in out, 0 once the queue is closed and
- * empty. `out` and *nout (set to the same count) are written while the
- * queue's lock is held, so whoever holds that lock sees every message
- * either still queued or in some worker's `out`. *room is set when this
- * pop made room for a waiting source.
+ * While another worker is writing, it waits until a full batch (batch_max
+ * records) is queued or that worker is done: a few records are worth a
+ * transaction of their own only when nothing else is being committed, so
+ * under load records gather into large batches (group commit) instead of
+ * every worker committing a handful. Returns how many were stored in out,
+ * 0 once the queue is closed and empty. `out` and *nout (set to the same
+ * count) are written while the queue's lock is held, so whoever holds that
+ * lock sees every message either still queued or in some worker's `out`.
+ * *room is set when this pop made room for a waiting source. Every pop
+ * that returns messages must be followed by queue_done().
  */
 size_t queue_pop(struct queue *q, size_t batch_max, struct msg **out,
                  size_t cap, size_t *nout, int *room);
+
+/* The worker has written what it popped. */
+void queue_done(struct queue *q);
 
 /* No more pushes will come; workers drain what is left and stop. */
 void queue_close(struct queue *q);

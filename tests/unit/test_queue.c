@@ -98,6 +98,9 @@ pop_expect(struct queue *q, size_t batch_max, size_t cap, const uint32_t *ids,
         assert_null(out[i]->next);
         msg_free(out[i]);
     }
+    if (got > 0) {
+        queue_done(q);
+    }
     assert_true(room == 0 || room == 1);
     return room;
 }
@@ -454,6 +457,141 @@ a_push_wakes_a_worker_blocked_in_pop(void **state)
     queue_destroy(&q);
 }
 
+/* Pops like a worker that is now writing (queue_done() comes later). */
+static struct msg *
+pop_one_and_write(struct queue *q)
+{
+    struct msg *out[4];
+    size_t nout;
+    int room;
+
+    assert_int_equal(queue_pop(q, 10, out, 1, &nout, &room), 1);
+    return out[0];
+}
+
+static void
+while_one_worker_writes_another_waits_for_it_before_a_small_batch(
+    void **state)
+{
+    struct queue q;
+    struct waiter w;
+    pthread_t t;
+    struct msg *writing;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    queue_push(&q, make_msg(1, 1));
+    writing = pop_one_and_write(&q);
+    start_waiter(&w, &t, &q);
+    queue_push(&q, make_msg(2, 2)); /* 2 records: not a full batch */
+    pthread_mutex_lock(&w.lock);
+    assert_int_equal(w.done, 0);
+    pthread_mutex_unlock(&w.lock);
+    assert_int_equal(thread_state(w.tid), 'S');
+    queue_done(&q); /* the writer is done: the small batch may go now */
+    assert_int_equal(join_waiter(&w, t), 1);
+    assert_int_equal(id_of(w.out[0]), 2);
+    msg_free(w.out[0]);
+    msg_free(writing);
+    queue_destroy(&q);
+}
+
+static void
+a_full_batch_does_not_wait_for_the_worker_that_writes(void **state)
+{
+    struct queue q;
+    struct waiter w;
+    pthread_t t;
+    struct msg *writing;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    queue_push(&q, make_msg(1, 1));
+    writing = pop_one_and_write(&q);
+    start_waiter(&w, &t, &q);
+    queue_push(&q, make_msg(2, 4));
+    queue_push(&q, make_msg(3, 6)); /* 10 records: batch_max */
+    assert_int_equal(join_waiter(&w, t), 2);
+    assert_int_equal(id_of(w.out[0]), 2);
+    assert_int_equal(id_of(w.out[1]), 3);
+    msg_free(w.out[0]);
+    msg_free(w.out[1]);
+    queue_done(&q);
+    msg_free(writing);
+    queue_destroy(&q);
+}
+
+/* The thread's voluntary context switches (how often it went to sleep). */
+static long
+sleeps_of(pid_t tid)
+{
+    char path[64];
+    char line[256];
+    long n = -1;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/self/task/%ld/status", (long)tid);
+    f = fopen(path, "r");
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "voluntary_ctxt_switches:", 24) == 0) {
+            n = strtol(line + 24, NULL, 10);
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return n;
+}
+
+/* Polls, with a deadline, until the thread has slept again since `before`. */
+static void
+await_sleep_again(pid_t tid, long before)
+{
+    struct timespec pause = {0, 1000000};
+    time_t give_up = time(NULL) + DEADLINE_S;
+
+    while (sleeps_of(tid) <= before || thread_state(tid) != 'S') {
+        assert_true(time(NULL) < give_up);
+        nanosleep(&pause, NULL);
+    }
+}
+
+static void
+closing_while_one_writes_lets_every_waiting_worker_finish(void **state)
+{
+    struct queue q;
+    struct waiter w1;
+    struct waiter w2;
+    pthread_t t1;
+    pthread_t t2;
+    struct msg *writing;
+    long before1;
+    long before2;
+    size_t got;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    queue_push(&q, make_msg(1, 1));
+    writing = pop_one_and_write(&q);
+    start_waiter(&w1, &t1, &q);
+    start_waiter(&w2, &t2, &q);
+    queue_push(&q, make_msg(2, 1));
+    before1 = sleeps_of(w1.tid);
+    before2 = sleeps_of(w2.tid);
+    queue_close(&q);
+    /* Both wake, see the writer still busy, and sleep again ... */
+    await_sleep_again(w1.tid, before1);
+    await_sleep_again(w2.tid, before2);
+    /* ... until it is done: one takes the message, and the other must not
+     * sleep on, since the queue is closed. */
+    queue_done(&q);
+    got = join_waiter(&w1, t1) + join_waiter(&w2, t2);
+    assert_int_equal(got, 1);
+    msg_free(w1.got ? w1.out[0] : w2.out[0]);
+    msg_free(writing);
+    queue_destroy(&q);
+}
+
 /* ------------------------------------------------------------------
  * One producer, four consumers
  */
@@ -518,6 +656,7 @@ consume(void *arg)
         if (nout != n || (n > 1 && records > BATCH_MAX)) {
             atomic_store(&c->trouble, 2);
         }
+        queue_done(&c->q);
         if (room) {
             pthread_mutex_lock(&c->room_lock);
             pthread_cond_broadcast(&c->room);
@@ -626,6 +765,12 @@ main(void)
         cmocka_unit_test(destroy_frees_what_is_still_queued),
         cmocka_unit_test(close_wakes_a_worker_blocked_in_pop),
         cmocka_unit_test(a_push_wakes_a_worker_blocked_in_pop),
+        cmocka_unit_test(
+            while_one_worker_writes_another_waits_for_it_before_a_small_batch),
+        cmocka_unit_test(
+            a_full_batch_does_not_wait_for_the_worker_that_writes),
+        cmocka_unit_test(
+            closing_while_one_writes_lets_every_waiting_worker_finish),
         cmocka_unit_test(
             every_message_is_popped_exactly_once_by_concurrent_workers),
     };
