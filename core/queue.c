@@ -17,7 +17,7 @@ queue_init(struct queue *q, size_t max)
     q->nmsgs = 0;
     q->closed = 0;
     q->writing = 0;
-    q->batch_max = 0;
+    q->enough = 1;
     atomic_init(&q->records, 0);
     q->max = max;
     if (pthread_mutex_init(&q->lock, NULL) != 0) {
@@ -77,10 +77,23 @@ queue_push(struct queue *q, struct msg *m)
      * Wake a worker only when it may take this: nobody is writing, or a
      * full batch is waiting (queue_pop's rule; queue_done wakes the rest).
      */
-    if (q->writing == 0 || records >= q->batch_max) {
+    if (q->writing == 0 || records >= q->enough) {
         pthread_cond_signal(&q->not_empty);
     }
     pthread_mutex_unlock(&q->lock);
+}
+
+/*
+ * How many queued records are worth a transaction of their own while
+ * another is being committed. A transaction costs the database about as
+ * much as a few dozen rows, so a handful of records rather waits for the
+ * commit under way and joins the next batch, while a good share of a batch
+ * goes at once, in parallel.
+ */
+static size_t
+enough_for(size_t batch_max)
+{
+    return batch_max / 8 > 0 ? batch_max / 8 : 1;
 }
 
 size_t
@@ -92,11 +105,11 @@ queue_pop(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
     size_t before;
 
     pthread_mutex_lock(&q->lock);
-    q->batch_max = batch_max; /* for queue_push's wake-up rule */
+    q->enough = enough_for(batch_max);
     for (;;) {
         before = atomic_load_explicit(&q->records, memory_order_relaxed);
         if (q->head == NULL ? q->closed
-                            : q->writing == 0 || before >= batch_max) {
+                            : q->writing == 0 || before >= q->enough) {
             break;
         }
         pthread_cond_wait(&q->not_empty, &q->lock);
@@ -118,7 +131,7 @@ queue_pop(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
     atomic_store_explicit(&q->records, before - records,
                           memory_order_relaxed);
     /* Another full batch is waiting: another worker may take it now. */
-    if (before - records >= batch_max) {
+    if (before - records >= q->enough) {
         pthread_cond_signal(&q->not_empty);
     }
     pthread_mutex_unlock(&q->lock);

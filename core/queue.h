@@ -18,7 +18,7 @@ struct queue {
     size_t nmsgs;             /* guarded by lock */
     int closed;               /* guarded by lock */
     unsigned writing;         /* guarded by lock: workers between pop, done */
-    size_t batch_max;         /* guarded by lock: the workers' batch_max */
+    size_t enough;            /* guarded by lock: see queue_pop() */
     atomic_size_t records;    /* written under lock, read by anyone */
     size_t max;               /* set before workers start, then read-only */
 };
@@ -42,8 +42,8 @@ void queue_push(struct queue *q, struct msg *m);
 /*
  * Waits for work and takes whole messages: the first one whatever its size,
  * then more while their records fit in batch_max, at most `cap` messages.
- * While another worker is writing, it waits until a full batch (batch_max
- * records) is queued or that worker is done: a few records are worth a
+ * While another worker is writing, it waits until an eighth of batch_max
+ * records is queued or that worker is done: a few records are worth a
  * transaction of their own only when nothing else is being committed, so
  * under load records gather into large batches (group commit) instead of
  * every worker committing a handful. Returns how many were stored in out,

@@ -323,6 +323,9 @@ destroy_frees_what_is_still_queued(void **state)
  * A worker blocked in queue_pop()
  */
 
+/* The waiters' batch_max: with 80, 10 queued records are enough to go. */
+#define WAITER_BATCH_MAX 80
+
 struct waiter {
     struct queue *q;
     pthread_mutex_t lock;
@@ -345,7 +348,7 @@ wait_in_pop(void *arg)
     w->tid = gettid();
     pthread_cond_broadcast(&w->changed);
     pthread_mutex_unlock(&w->lock);
-    got = queue_pop(w->q, 10, w->out, 4, &nout, &room);
+    got = queue_pop(w->q, WAITER_BATCH_MAX, w->out, 4, &nout, &room);
     pthread_mutex_lock(&w->lock);
     w->got = got;
     w->done = 1;
@@ -465,7 +468,7 @@ pop_one_and_write(struct queue *q)
     size_t nout;
     int room;
 
-    assert_int_equal(queue_pop(q, 10, out, 1, &nout, &room), 1);
+    assert_int_equal(queue_pop(q, WAITER_BATCH_MAX, out, 1, &nout, &room), 1);
     return out[0];
 }
 
@@ -483,7 +486,7 @@ while_one_worker_writes_another_waits_for_it_before_a_small_batch(
     queue_push(&q, make_msg(1, 1));
     writing = pop_one_and_write(&q);
     start_waiter(&w, &t, &q);
-    queue_push(&q, make_msg(2, 2)); /* 2 records: not a full batch */
+    queue_push(&q, make_msg(2, 2)); /* 2: not enough for a batch of its own */
     pthread_mutex_lock(&w.lock);
     assert_int_equal(w.done, 0);
     pthread_mutex_unlock(&w.lock);
@@ -497,7 +500,7 @@ while_one_worker_writes_another_waits_for_it_before_a_small_batch(
 }
 
 static void
-a_full_batch_does_not_wait_for_the_worker_that_writes(void **state)
+enough_records_do_not_wait_for_the_worker_that_writes(void **state)
 {
     struct queue q;
     struct waiter w;
@@ -510,7 +513,7 @@ a_full_batch_does_not_wait_for_the_worker_that_writes(void **state)
     writing = pop_one_and_write(&q);
     start_waiter(&w, &t, &q);
     queue_push(&q, make_msg(2, 4));
-    queue_push(&q, make_msg(3, 6)); /* 10 records: batch_max */
+    queue_push(&q, make_msg(3, 6)); /* 10 records: an eighth of batch_max */
     assert_int_equal(join_waiter(&w, t), 2);
     assert_int_equal(id_of(w.out[0]), 2);
     assert_int_equal(id_of(w.out[1]), 3);
@@ -768,7 +771,7 @@ main(void)
         cmocka_unit_test(
             while_one_worker_writes_another_waits_for_it_before_a_small_batch),
         cmocka_unit_test(
-            a_full_batch_does_not_wait_for_the_worker_that_writes),
+            enough_records_do_not_wait_for_the_worker_that_writes),
         cmocka_unit_test(
             closing_while_one_writes_lets_every_waiting_worker_finish),
         cmocka_unit_test(
