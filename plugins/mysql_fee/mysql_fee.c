@@ -14,7 +14,9 @@
  * configure() and unconfigure() run on the main thread; open(), write()
  * and close() on the worker thread that owns the instance.
  */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,12 @@
 #define NET_TIMEOUT_S 30
 /* The longest identifier MariaDB accepts. */
 #define NAME_MAX_LEN 64
+/*
+ * From this many records on, the INSERT goes array-bound (MariaDB's bulk
+ * protocol: no SQL text to build or parse) at the price of one more round
+ * trip; below, the single text round trip wins.
+ */
+#define BULK_MIN 64
 
 /* Strict: a value that does not fit is an error, never clamped. */
 #define SESSION_SQL_MODE                                                       \
@@ -88,6 +96,14 @@ struct fsink {
      */
     unsigned int volume_int;
     unsigned int volume_frac;
+    /* The array-bound INSERT, prepared at first use, and its columns. */
+    int bulk;                 /* the server takes array-bound statements */
+    MYSQL_STMT *insert;
+    uint64_t *tickets;
+    uint64_t *logins;
+    const char **volumes;
+    unsigned long *volume_lens;
+    size_t bulk_cap;
 };
 
 /*
@@ -312,9 +328,16 @@ fee_close(void *state)
     if (s == NULL) {
         return;
     }
+    if (s->insert != NULL) {
+        mysql_stmt_close(s->insert);
+    }
     if (s->db != NULL) {
         mysql_close(s->db);
     }
+    free(s->tickets);
+    free(s->logins);
+    free(s->volumes);
+    free(s->volume_lens);
     free(s->rows);
     free(s->sql);
     free(s);
@@ -494,6 +517,23 @@ prepare_session(struct fsink *s, char *err, size_t errlen)
  * Connects and prepares the session, on the worker thread that will own
  * the instance: the connection is that thread's alone.
  */
+/* Nonzero when the server takes array-bound statements (MariaDB 10.2+). */
+static int
+bulk_supported(MYSQL *db)
+{
+    unsigned long caps = 0;
+    unsigned long extended = 0;
+
+    if (mariadb_get_infov(db, MARIADB_CONNECTION_SERVER_CAPABILITIES,
+                          &caps) != 0 ||
+        mariadb_get_infov(db, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES,
+                          &extended) != 0) {
+        return 0;
+    }
+    return !(caps & CLIENT_MYSQL) &&
+           (extended & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32)) != 0;
+}
+
 static enum feed_result
 fee_open(void *conf, void **state, char *err, size_t errlen)
 {
@@ -519,9 +559,11 @@ fee_open(void *conf, void **state, char *err, size_t errlen)
     if (r != FEED_OK) {
         goto fail;
     }
+    s->bulk = bulk_supported(s->db);
     c->host->log(c->host, FEED_LOG_INFO,
-                 "connected to %s version=%s thread=%lu", c->where,
-                 mysql_get_server_info(s->db), mysql_thread_id(s->db));
+                 "connected to %s version=%s thread=%lu bulk=%s", c->where,
+                 mysql_get_server_info(s->db), mysql_thread_id(s->db),
+                 s->bulk ? "yes" : "no");
     *state = s;
     return FEED_OK;
 
@@ -1024,6 +1066,32 @@ build_fast(struct fsink *s, const struct feed_batch *b)
 }
 
 /*
+ * Runs the statements in s->sql after the first (already sent and
+ * successful), whose names are steps[1..]: a failure names its statement
+ * and rolls back. A failed COMMIT's outcome is unknown: that is a RETRY
+ * whatever the error, and the replay decides.
+ */
+static enum feed_result
+finish_multi(struct fsink *s, const char *const *steps, size_t nsteps,
+             char *err, size_t errlen)
+{
+    size_t step = 0;
+    int rc;
+
+    while ((rc = mysql_next_result(s->db)) == 0) {
+        step++;
+    }
+    if (rc > 0) {
+        const char *what = step + 1 < nsteps ? steps[step + 1] : "commit";
+        enum feed_result r = db_failure(s, what, NULL, err, errlen);
+
+        mysql_rollback(s->db);
+        return r == FEED_REJECT ? FEED_RETRY : r;
+    }
+    return FEED_OK;
+}
+
+/*
  * The common case in one round trip: a plain INSERT, the UPDATE and the
  * COMMIT sent together. The server stops at the first statement that
  * fails, so nothing is committed unless every row was inserted; a replayed
@@ -1038,8 +1106,7 @@ write_fast(struct fsink *s, const struct feed_batch *b, int *careful,
     static const char *const steps[] = {"insert into", "update", "commit"};
     size_t nsteps = s->conf->mark == MARK_UPDATE ? 3 : 2;
     unsigned int warnings;
-    size_t step = 0;
-    int rc;
+    enum feed_result r;
 
     if (build_fast(s, b) == -1) {
         *careful = 1;
@@ -1059,25 +1126,189 @@ write_fast(struct fsink *s, const struct feed_batch *b, int *careful,
                               errlen);
     }
     warnings = mysql_warning_count(s->db);
-    /* Drain the other results; a failure names its statement. */
-    while ((rc = mysql_next_result(s->db)) == 0) {
-        step++;
-    }
-    if (rc > 0) {
-        const char *what = step + 1 < nsteps ? steps[step + 1] : "commit";
-        enum feed_result r = db_failure(s, what, NULL, err, errlen);
-
-        mysql_rollback(s->db);
-        /* A failed COMMIT's outcome is unknown: retry, the replay decides. */
-        return r == FEED_REJECT ? FEED_RETRY : r;
-    }
-    if (warnings > 0) {
+    r = finish_multi(s, steps, nsteps, err, errlen);
+    if (r == FEED_OK && warnings > 0) {
         /* Cannot happen for volumes that fit; say so loudly if it does. */
         s->conf->host->log(s->conf->host, FEED_LOG_ERROR,
                            "batch of %zu records committed with %u warnings",
                            b->count, warnings);
     }
-    return FEED_OK;
+    return r;
+}
+
+/* A canonical decimal integer as a number; -1 when it does not fit. */
+static int
+to_u64(const struct feed_value *v, uint64_t *out)
+{
+    uint64_t n = 0;
+
+    if (v->len == 0 || v->len > 20) {
+        return -1;
+    }
+    for (size_t i = 0; i < v->len; i++) {
+        unsigned d = (unsigned)(v->ptr[i] - '0');
+        if (n > (UINT64_MAX - d) / 10) {
+            return -1;
+        }
+        n = n * 10 + d;
+    }
+    *out = n;
+    return 0;
+}
+
+/*
+ * Lays the batch out in the INSERT's column arrays. Returns 0, or -1 when
+ * out of memory or a number does not fit (the careful way then decides).
+ */
+static int
+bind_columns(struct fsink *s, const struct feed_batch *b)
+{
+    const struct fconf *c = s->conf;
+    MYSQL_BIND bind[3];
+    unsigned int size = (unsigned int)b->count;
+
+    if (b->count > s->bulk_cap) {
+        void *t = realloc(s->tickets, b->count * sizeof *s->tickets);
+        void *l = t ? realloc(s->logins, b->count * sizeof *s->logins) : 0;
+        void *v = l ? realloc(s->volumes, b->count * sizeof *s->volumes) : 0;
+        void *n = v ? realloc(s->volume_lens,
+                              b->count * sizeof *s->volume_lens)
+                    : 0;
+
+        s->tickets = t != NULL ? t : s->tickets;
+        s->logins = l != NULL ? l : s->logins;
+        s->volumes = v != NULL ? v : s->volumes;
+        s->volume_lens = n != NULL ? n : s->volume_lens;
+        if (n == NULL) {
+            return -1;
+        }
+        s->bulk_cap = b->count;
+    }
+    for (size_t i = 0; i < b->count; i++) {
+        const struct feed_value *v = b->records[i].values;
+
+        if (to_u64(&v[c->ticket], &s->tickets[i]) == -1 ||
+            to_u64(&v[c->login], &s->logins[i]) == -1) {
+            return -1;
+        }
+        s->volumes[i] = v[c->volume].ptr;
+        s->volume_lens[i] = v[c->volume].len;
+    }
+    memset(bind, 0, sizeof bind);
+    bind[0].buffer_type = MYSQL_TYPE_LONGLONG;
+    bind[0].is_unsigned = 1;
+    bind[0].buffer = s->tickets;
+    bind[1].buffer_type = MYSQL_TYPE_LONGLONG;
+    bind[1].is_unsigned = 1;
+    bind[1].buffer = s->logins;
+    /* Variable-length columns bind an array of pointers and lengths. */
+    bind[2].buffer_type = MYSQL_TYPE_STRING;
+    bind[2].buffer = (void *)s->volumes;
+    bind[2].length = s->volume_lens;
+    if (mysql_stmt_attr_set(s->insert, STMT_ATTR_ARRAY_SIZE, &size) != 0 ||
+        mysql_stmt_bind_param(s->insert, bind) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Prepares the array-bound INSERT once per connection. Returns 0, or the
+ * server's error number (CR_OUT_OF_MEMORY when the client's) with err set.
+ */
+static unsigned int
+prepare_insert(struct fsink *s, char *err, size_t errlen)
+{
+    unsigned int code;
+
+    char sql[256];
+
+    if (s->insert != NULL) {
+        return 0;
+    }
+    snprintf(sql, sizeof sql,
+             "INSERT INTO `%s` (ticket, login, volume, status) "
+             "VALUES (?, ?, ?, '%c')",
+             s->conf->table, s->conf->mark == MARK_INSERT ? 'Y' : 'N');
+    s->insert = mysql_stmt_init(s->db);
+    if (s->insert == NULL) {
+        snprintf(err, errlen, "insert into %s: out of memory",
+                 s->conf->table);
+        return CR_OUT_OF_MEMORY;
+    }
+    if (mysql_stmt_prepare(s->insert, sql, strlen(sql)) != 0) {
+        code = mysql_stmt_errno(s->insert);
+        snprintf(err, errlen, "insert into %s: %s (%u)", s->conf->table,
+                 mysql_stmt_error(s->insert), code);
+        /* Prepared again next time: the table may be back by then. */
+        mysql_stmt_close(s->insert);
+        s->insert = NULL;
+        return code;
+    }
+    return 0;
+}
+
+/*
+ * A large batch in two round trips: the INSERT array-bound, then the
+ * UPDATE and the COMMIT together. Same rules as write_fast().
+ */
+static enum feed_result
+write_bulk(struct fsink *s, const struct feed_batch *b, int *careful,
+           char *err, size_t errlen)
+{
+    static const char *const steps[] = {"update", "commit"};
+    size_t nsteps = s->conf->mark == MARK_UPDATE ? 2 : 1;
+    char head[128];
+    size_t end = b->count;
+    unsigned int code;
+
+    code = prepare_insert(s, err, errlen);
+    if (code != 0) {
+        /* Nothing about the data is known yet: never a refusal. */
+        return write_outcome(code) == FEED_REJECT ? FEED_RETRY
+                                                   : write_outcome(code);
+    }
+    if (bind_columns(s, b) == -1) {
+        *careful = 1;
+        return FEED_OK;
+    }
+    if (mysql_stmt_execute(s->insert) != 0) {
+        code = mysql_stmt_errno(s->insert);
+        if (code == ER_DUP_ENTRY) {
+            mysql_rollback(s->db);
+            *careful = 1;
+            return FEED_OK;
+        }
+        snprintf(err, errlen, "insert into %s: %s (%u)", s->conf->table,
+                 mysql_stmt_error(s->insert), code);
+        mysql_rollback(s->db);
+        return write_outcome(code);
+    }
+    s->len = 0;
+    if (s->conf->mark == MARK_UPDATE) {
+        snprintf(head, sizeof head,
+                 "UPDATE `%s` SET status = 'Y' WHERE ticket IN (",
+                 s->conf->table);
+        if (build_in_list(s, head, ") AND status = 'N';", b, 0, &end) ==
+            -1) {
+            mysql_rollback(s->db);
+            snprintf(err, errlen, "out of memory");
+            return FEED_RETRY;
+        }
+    }
+    if (end != b->count || sql_add(s, "COMMIT") == -1) {
+        mysql_rollback(s->db);
+        *careful = 1;
+        return FEED_OK;
+    }
+    if (mysql_real_query(s->db, s->sql, s->len) != 0) {
+        enum feed_result r = db_failure(s, nsteps == 2 ? "update" : "commit",
+                                        NULL, err, errlen);
+
+        mysql_rollback(s->db);
+        return r == FEED_REJECT ? FEED_RETRY : r;
+    }
+    return finish_multi(s, steps, nsteps, err, errlen);
 }
 
 static enum feed_result
@@ -1094,7 +1325,11 @@ fee_write(void *state, const struct feed_batch *batch, size_t *bad, char *err,
         return r;
     }
     if (batch->count <= CHUNK_ROWS && volumes_fit(s, batch)) {
-        r = write_fast(s, batch, &careful, bad, err, errlen);
+        if (s->bulk && batch->count >= BULK_MIN) {
+            r = write_bulk(s, batch, &careful, err, errlen);
+        } else {
+            r = write_fast(s, batch, &careful, bad, err, errlen);
+        }
         if (!careful) {
             return r;
         }
