@@ -6,99 +6,9 @@
 # (the table dropped, the password changed) are retried and logged with
 # the server's message, never dead-lettered.
 . "$(dirname "$0")/lib.sh"
-. "$SRC_ROOT/tests/lib/mariadb.sh"
+. "$(dirname "$0")/pipeline_lib.sh"
 
-mariadb_start "$T/db" || { fail "the private MariaDB starts"; finish; }
-note "mariadbd pid $MARIADB_PID port $MARIADB_PORT"
-
-USER_LINE=""
-if [ "$(id -u)" -eq 0 ]; then
-    USER_LINE="user = nobody"
-fi
-
-# write_ini DIR PORT: the default pipeline against the private MariaDB.
-write_ini() {
-    mkdir -p "$1"
-    chmod 777 "$1"
-    cat >"$1/feed.ini" <<EOF
-[core]
-pidfile = run/feed.pid
-$USER_LINE
-threads = 4
-log = feed.log
-log_level = info
-dead_letter = dead.jsonl
-stats_interval = 1
-stop_timeout = 20
-plugin_dir = $PLUGIN_DIR
-
-[source]
-plugin = zmq_rep
-endpoint = tcp://127.0.0.1:$2
-
-[parser]
-plugin = csv_trade
-
-[sink]
-plugin = mysql_fee
-host = 127.0.0.1
-port = $MARIADB_PORT
-user = www
-password = qwer123
-database = example
-EOF
-}
-
-sql() { mariadb_sql "$@"; }
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# reap SECONDS PID: waits for a client this test started in the
-# background, killing it after SECONDS; returns its exit status.
-reap() {
-    if ! wait_until "$1" process_gone "$2"; then
-        fail "pid $2 ends within $1 s"
-        kill -KILL "$2" 2>/dev/null
-    fi
-    wait "$2"
-}
-
-# start_ok WHAT INI: starts the daemon of INI as one assertion; start's
-# output is shown when it fails.
-start_ok() {
-    local out rc
-    out=$(start_daemon "$2" 2>&1)
-    rc=$?
-    expect_eq "$1" "$rc" 0
-    [ "$rc" -eq 0 ] || note "$out"
-    return "$rc"
-}
-
-# summary_field NAME SUMMARY: a field of feed-send's summary line.
-summary_field() {
-    printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
-}
-
-# bad_acked FILE: how many tickets listed in FILE are not in the table
-# exactly once, with status Y and feed-send's values for them.
-bad_acked() {
-    {
-        echo "CREATE TEMPORARY TABLE acked (t BIGINT UNSIGNED PRIMARY KEY);"
-        sort -u "$1" | awk 'NR % 1000 == 1 { if (NR > 1) print ";";
-            printf "INSERT INTO acked VALUES (%s)", $1; next }
-            { printf ",(%s)", $1 } END { if (NR) print ";" }'
-        echo "SELECT COUNT(*) FROM acked a WHERE 1 <> (SELECT COUNT(*)"
-        echo "  FROM fee f WHERE f.ticket = a.t AND f.status = 'Y'"
-        echo "  AND f.login = 1000 + a.t % 9000"
-        echo "  AND f.volume = a.t % 100000 + (a.t % 10000) / 10000);"
-    } | mariadb_sql
-}
-
-# last_stat NAME: the field of the last stats line of the log.
-last_stat() {
-    grep -o "stats .*" "$A/feed.log" | tail -n 1 | tr ' ' '\n' |
-        sed -n "s/^$1=//p"
-}
+start_database
 
 dead_letters() { cat "$A/dead.jsonl" 2>/dev/null | wc -l; }
 
@@ -116,7 +26,7 @@ pid=$(daemon_pid "$A/feed.ini")
 load=$!
 load_start=$(now_ms)
 sleep 2
-retries_before=$(last_stat retries)
+retries_before=$(last_stat retries "$A")
 down_at=$(now_ms)
 mariadb_stop
 check "the database is stopped by pid" test -z "$MARIADB_PID"
@@ -165,7 +75,7 @@ check "the failure was logged" grep -qE \
 note "$(grep -m 1 -E 'failed, retrying' "$A/feed.log")"
 check "the recovery was logged" grep -qE \
     "notice: worker [0-9]+: sink recovered retries=[0-9]+ " "$A/feed.log"
-retries=$(($(last_stat retries) - ${retries_before:-0}))
+retries=$(($(last_stat retries "$A") - ${retries_before:-0}))
 note "retries during the outage: $retries (4 workers)"
 check "retries back off: at most 150 for a few seconds' outage" \
     test "$retries" -ge 1 -a "$retries" -le 150

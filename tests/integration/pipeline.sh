@@ -2,66 +2,9 @@
 # pipeline.sh - the default pipeline end to end: zmq_rep, csv_trade and
 # mysql_fee against a private MariaDB, with real ZeroMQ REQ clients.
 . "$(dirname "$0")/lib.sh"
-. "$SRC_ROOT/tests/lib/mariadb.sh"
+. "$(dirname "$0")/pipeline_lib.sh"
 
-mariadb_start "$T/db" || { fail "the private MariaDB starts"; finish; }
-note "mariadbd pid $MARIADB_PID port $MARIADB_PORT"
-
-USER_LINE=""
-if [ "$(id -u)" -eq 0 ]; then
-    USER_LINE="user = nobody"
-fi
-
-# write_ini DIR ENDPOINTS [SOURCE-EXTRA [CORE-EXTRA [SINK-EXTRA]]]
-write_ini() {
-    mkdir -p "$1"
-    chmod 777 "$1"
-    cat >"$1/feed.ini" <<EOF
-[core]
-pidfile = run/feed.pid
-$USER_LINE
-threads = 2
-log = feed.log
-log_level = info
-dead_letter = dead.jsonl
-stats_interval = 1
-stop_timeout = 20
-plugin_dir = $PLUGIN_DIR
-${4:-}
-
-[source]
-plugin = zmq_rep
-endpoint = $2
-${3:-}
-
-[parser]
-plugin = csv_trade
-
-[sink]
-plugin = mysql_fee
-host = 127.0.0.1
-port = $MARIADB_PORT
-user = www
-password = qwer123
-database = example
-${5:-}
-EOF
-}
-
-sql() { mariadb_sql "$@"; }
-
-# missing_acked FILE: how many tickets listed in FILE are not in the table
-# with status Y (the list may be long: it goes through stdin).
-missing_acked() {
-    {
-        echo "CREATE TEMPORARY TABLE acked (t BIGINT UNSIGNED PRIMARY KEY);"
-        sort -u "$1" | awk 'NR % 1000 == 1 { if (NR > 1) print ";";
-            printf "INSERT INTO acked VALUES (%s)", $1; next }
-            { printf ",(%s)", $1 } END { if (NR) print ";" }'
-        echo "SELECT COUNT(*) FROM acked LEFT JOIN fee ON fee.ticket = acked.t"
-        echo "WHERE fee.ticket IS NULL OR fee.status <> 'Y';"
-    } | mariadb_sql
-}
+start_database
 
 PORT=$(free_port)
 EP=tcp://127.0.0.1:$PORT
@@ -219,8 +162,7 @@ expect_eq "and one row" \
 fc -c "$A/feed.ini" stop >/dev/null
 P1=$(free_port)
 P2=$(free_port)
-write_ini "$T/two" "tcp://127.0.0.1:$P1, tcp://127.0.0.1:$P2"
-sed -i 's/^threads = 2$/threads = 3/' "$T/two/feed.ini"
+write_ini "$T/two" "tcp://127.0.0.1:$P1, tcp://127.0.0.1:$P2" "" "threads = 3"
 start_daemon "$T/two/feed.ini" >/dev/null
 expect_eq "two endpoints: the first answers" \
     "$(printf '6000001,1,1' | "$ZSEND" -e "tcp://127.0.0.1:$P1" - | cut -f2)" \
@@ -246,7 +188,7 @@ fc -c "$T/recv/feed.ini" stop >/dev/null
 expect_eq "ack = receive: the stop was clean" "$?" 0
 acked=$(sort -u "$T/acked_recv" | wc -l)
 check "ack = receive: trades were acknowledged" test "$acked" -gt 0
-missing=$(missing_acked "$T/acked_recv")
+missing=$(bad_acked "$T/acked_recv")
 expect_eq "ack = receive: every acknowledged trade is in the table" \
     "$missing" 0
 
@@ -263,7 +205,7 @@ kill -9 "$pid"
 wait "$load"
 acked=$(sort -u "$T/acked_kill" | wc -l)
 check "kill -9: trades were acknowledged before the kill" test "$acked" -gt 0
-missing=$(missing_acked "$T/acked_kill")
+missing=$(bad_acked "$T/acked_kill")
 expect_eq "kill -9: every acknowledged trade ($acked) survived" "$missing" 0
 out=$(start_daemon "$A/feed.ini")
 expect_eq "the daemon starts again after kill -9" "$?" 0

@@ -7,105 +7,9 @@
 # requests it could not commit are in dead_letter first. A start after a
 # stop that gave up works.
 . "$(dirname "$0")/lib.sh"
-. "$SRC_ROOT/tests/lib/mariadb.sh"
+. "$(dirname "$0")/pipeline_lib.sh"
 
-mariadb_start "$T/db" || { fail "the private MariaDB starts"; finish; }
-note "mariadbd pid $MARIADB_PID port $MARIADB_PORT"
-
-USER_LINE=""
-if [ "$(id -u)" -eq 0 ]; then
-    USER_LINE="user = nobody"
-fi
-
-# write_ini DIR PORT STOP_TIMEOUT [SOURCE-EXTRA [CORE-EXTRA]]
-write_ini() {
-    mkdir -p "$1"
-    chmod 777 "$1"
-    cat >"$1/feed.ini" <<EOF
-[core]
-pidfile = run/feed.pid
-$USER_LINE
-threads = 4
-log = feed.log
-log_level = info
-dead_letter = dead.jsonl
-stats_interval = 1
-stop_timeout = $3
-plugin_dir = $PLUGIN_DIR
-${5:-}
-
-[source]
-plugin = zmq_rep
-endpoint = tcp://127.0.0.1:$2
-${4:-}
-
-[parser]
-plugin = csv_trade
-
-[sink]
-plugin = mysql_fee
-host = 127.0.0.1
-port = $MARIADB_PORT
-user = www
-password = qwer123
-database = example
-EOF
-}
-
-sql() { mariadb_sql "$@"; }
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# reap SECONDS PID: waits for a client this test started in the
-# background, killing it after SECONDS; returns its exit status.
-reap() {
-    if ! wait_until "$1" process_gone "$2"; then
-        fail "pid $2 ends within $1 s"
-        kill -KILL "$2" 2>/dev/null
-    fi
-    wait "$2"
-}
-
-# start_ok WHAT INI: starts the daemon of INI as one assertion; start's
-# output is shown when it fails.
-start_ok() {
-    local out rc
-    out=$(start_daemon "$2" 2>&1)
-    rc=$?
-    expect_eq "$1" "$rc" 0
-    [ "$rc" -eq 0 ] || note "$out"
-    return "$rc"
-}
-
-# summary_field NAME SUMMARY: a field of feed-send's summary line.
-summary_field() {
-    printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
-}
-
-# acked_sql FILE: SQL that loads the tickets in FILE into `acked`.
-acked_sql() {
-    echo "CREATE TEMPORARY TABLE acked (t BIGINT UNSIGNED PRIMARY KEY);"
-    sort -u "$1" | awk 'NR % 1000 == 1 { if (NR > 1) print ";";
-        printf "INSERT INTO acked VALUES (%s)", $1; next }
-        { printf ",(%s)", $1 } END { if (NR) print ";" }'
-}
-
-# bad_acked FILE: how many tickets listed in FILE are not in the table
-# exactly once, with status Y and feed-send's values for them.
-bad_acked() {
-    {
-        acked_sql "$1"
-        echo "SELECT COUNT(*) FROM acked a WHERE 1 <> (SELECT COUNT(*)"
-        echo "  FROM fee f WHERE f.ticket = a.t AND f.status = 'Y'"
-        echo "  AND f.login = 1000 + a.t % 9000"
-        echo "  AND f.volume = a.t % 100000 + (a.t % 10000) / 10000);"
-    } | mariadb_sql
-}
-
-# last_stats DIR: the last stats line of DIR's log.
-last_stats() {
-    grep -o "stats .*" "$1/feed.log" | tail -n 1
-}
+start_database
 
 # load_bg NAME PORT BASE LINES SECONDS TIMEOUT_MS: 16 clients, background.
 load_bg() {
@@ -125,7 +29,7 @@ load_end() {
 # --- SIGTERM under a 16-client load, the database up -----------------------
 PA=$(free_port)
 A=$T/a
-write_ini "$A" "$PA" 20
+write_ini "$A" "$PA"
 start_ok "the daemon starts" "$A/feed.ini" || finish
 pid=$(daemon_pid "$A/feed.ini")
 load_bg up "$PA" 1000000 1 6 3000
@@ -175,7 +79,7 @@ commit everything within stop_timeout \(3 s\) and gave up; see its log"
 # --- the database stopped, ack = commit, stop_timeout = 3 ------------------
 PB=$(free_port)
 B=$T/b
-write_ini "$B" "$PB" 3
+write_ini "$B" "$PB" "" "stop_timeout = 3"
 start_ok "commit: the daemon starts" "$B/feed.ini"
 pid=$(daemon_pid "$B/feed.ini")
 load_bg commit "$PB" 2000000 1 4 2000
@@ -216,7 +120,7 @@ expect_eq "commit: and stops cleanly" "$?" 0
 # --- the database paused, ack = receive, stop_timeout = 3 ------------------
 PC=$(free_port)
 C=$T/c
-write_ini "$C" "$PC" 3 "ack = receive" "queue_max = 20000"
+write_ini "$C" "$PC" "ack = receive" "$(printf 'stop_timeout = 3\nqueue_max = 20000')"
 start_ok "receive: the daemon starts" "$C/feed.ini"
 pid=$(daemon_pid "$C/feed.ini")
 load_bg receive "$PC" 3000000 2 3 1000
