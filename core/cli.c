@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "buildconf.h"
+#include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "pidfile.h"
@@ -54,15 +55,6 @@ static const char usage_text[] =
     "  -f        with start: stay in the foreground, log to stderr\n"
     "  -h, --help, --version\n";
 
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void
 pause_ms(long ms)
 {
@@ -75,7 +67,7 @@ pause_ms(long ms)
 static int
 wait_released(const char *pidfile, uint64_t timeout_ms)
 {
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = clock_ms() + timeout_ms;
     char err[FEED_ERR_MAX];
     long pid;
     int exists;
@@ -84,7 +76,7 @@ wait_released(const char *pidfile, uint64_t timeout_ms)
         if (pidfile_probe(pidfile, &pid, &exists, err, sizeof err) == 0) {
             return 0;
         }
-        if (now_ms() >= deadline) {
+        if (clock_ms() >= deadline) {
             return -1;
         }
         pause_ms(20);
@@ -95,9 +87,9 @@ wait_released(const char *pidfile, uint64_t timeout_ms)
 static void
 wait_exited(long pid, uint64_t timeout_ms)
 {
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = clock_ms() + timeout_ms;
 
-    while (!pidfile_dying(pid) && now_ms() < deadline) {
+    while (!pidfile_dying(pid) && clock_ms() < deadline) {
         pause_ms(20);
     }
 }

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "deadletter.h"
 #include "log.h"
 #include "msg.h"
@@ -95,15 +96,6 @@ struct pipeline {
     int source_started;
     int source_rc;
 };
-
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 sleep_ms(unsigned ms)
@@ -539,10 +531,10 @@ write_slice(struct worker *w, size_t first, size_t n)
             streak_fail(w, "sink write", "out of memory");
             continue;
         }
-        start = now_ms();
+        start = clock_ms();
         r = d->write(w->sink, &batch, &bad, err, sizeof err);
         if (r == FEED_OK) {
-            stats_commit_ms(now_ms() - start);
+            stats_commit_ms(clock_ms() - start);
             streak_end(w);
             finish(w, first, n, batch.count);
             return;
@@ -583,7 +575,7 @@ connect_first(struct worker *w)
 {
     struct pipeline *pl = w->pl;
     const struct feed_plugin *d = pl->sink->plugin.desc;
-    uint64_t deadline = now_ms() + pl->set.start_timeout_ms;
+    uint64_t deadline = clock_ms() + pl->set.start_timeout_ms;
     char err[FEED_ERR_MAX];
 
     for (;;) {
@@ -595,7 +587,7 @@ connect_first(struct worker *w)
         if (r == FEED_OK) {
             return 0;
         }
-        now = now_ms();
+        now = clock_ms();
         if (r != FEED_RETRY) {
             report_start(pl, 0, err[0] != '\0' ? err : "cannot open");
             return -1;
@@ -611,7 +603,7 @@ connect_first(struct worker *w)
             log_warning("worker %u: sink not ready, retrying for up to %u s: "
                         "%s", w->id, pl->set.start_timeout_ms / 1000, err);
         }
-        for (unsigned ms = backoff_ms(w); ms > 0 && now_ms() < deadline;) {
+        for (unsigned ms = backoff_ms(w); ms > 0 && clock_ms() < deadline;) {
             unsigned step = ms < 50 ? ms : 50;
             if (atomic_load(&pl->abort_start)) {
                 return -1;
@@ -829,7 +821,7 @@ static int
 join_until(pthread_t t, uint64_t deadline_ms)
 {
     struct timespec ts;
-    uint64_t now = now_ms();
+    uint64_t now = clock_ms();
     uint64_t left;
 
     if (deadline_ms == 0) {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "buildconf.h"
+#include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "deadletter.h"
@@ -44,15 +45,6 @@ struct daemon {
     uint64_t deadline_ms; /* when stopping: stop_timeout after SIGTERM */
     char failure[FEED_ERR_MAX]; /* why start-up failed, for `start` */
 };
-
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /*
  * Notes a start-up failure. It reaches `start` only after the pidfile is
@@ -173,7 +165,7 @@ begin_stop(struct daemon *d, const char *why)
         return;
     }
     d->stopping = 1;
-    d->deadline_ms = now_ms() + (uint64_t)d->set->stop_timeout * 1000;
+    d->deadline_ms = clock_ms() + (uint64_t)d->set->stop_timeout * 1000;
     log_info("%s: stopping (stop_timeout=%llds)", why, d->set->stop_timeout);
     if (daemon_notify("STOPPING=1", err, sizeof err) == -1) {
         log_warning("%s", err);
@@ -252,7 +244,7 @@ give_up(struct daemon *d)
 static int
 wait_ms(const struct daemon *d, uint64_t next_stats)
 {
-    uint64_t now = now_ms();
+    uint64_t now = clock_ms();
     uint64_t until = UINT64_MAX;
 
     if (next_stats != 0) {
@@ -272,7 +264,7 @@ static int
 supervise(struct daemon *d)
 {
     uint64_t interval = (uint64_t)d->set->stats_interval * 1000;
-    uint64_t next_stats = interval != 0 ? now_ms() + interval : 0;
+    uint64_t next_stats = interval != 0 ? clock_ms() + interval : 0;
     struct pollfd fds[2] = {
         {d->sig_fd, POLLIN, 0},
         {pipeline_done_fd(d->pl), POLLIN, 0},
@@ -289,10 +281,10 @@ supervise(struct daemon *d)
         if (fds[1].revents & POLLIN) {
             break;
         }
-        if (d->stopping && now_ms() >= d->deadline_ms) {
+        if (d->stopping && clock_ms() >= d->deadline_ms) {
             give_up(d);
         }
-        if (next_stats != 0 && now_ms() >= next_stats) {
+        if (next_stats != 0 && clock_ms() >= next_stats) {
             log_info("%s", stats_line(pipeline_queue_depth(d->pl), line,
                                       sizeof line));
             next_stats += interval;

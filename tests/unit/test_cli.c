@@ -28,6 +28,8 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include <feed/plugin.h>
 
 #include "buildconf.h"
@@ -36,58 +38,8 @@
 
 #define DEADLINE_MS 30000
 
-static char tmp[512];             /* this test's folder, made absolute */
-static char where[PATH_MAX];      /* path_in()'s answer */
 static const char *test_plugins;  /* FEED_TEST_PLUGIN_DIR */
 static const char *build_plugins; /* FEED_PLUGIN_BUILD_DIR */
-
-static int
-remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st;
-    (void)flag;
-    (void)f;
-    return remove(path);
-}
-
-static int
-setup(void **state)
-{
-    const char *base = getenv("TMPDIR");
-    char *real;
-
-    (void)state;
-    if (base == NULL || *base == '\0' || strlen(base) > 400) {
-        base = "/tmp";
-    }
-    snprintf(tmp, sizeof tmp, "%s/feed-cli-XXXXXX", base);
-    if (mkdtemp(tmp) == NULL) {
-        return -1;
-    }
-    /* config.c resolves paths against the real folder. */
-    real = realpath(tmp, NULL);
-    if (real == NULL || strlen(real) >= sizeof tmp) {
-        free(real);
-        return -1;
-    }
-    snprintf(tmp, sizeof tmp, "%s", real);
-    free(real);
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    return nftw(tmp, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *
-path_in(const char *name)
-{
-    snprintf(where, sizeof where, "%s/%s", tmp, name);
-    return where;
-}
 
 static void
 write_file(const char *path, const char *text)
@@ -111,7 +63,7 @@ static const char *FEED_PRINTF(1, 2) config(const char *fmt, ...)
     n = vasprintf(&text, fmt, ap);
     va_end(ap);
     assert_true(n >= 0);
-    snprintf(path, sizeof path, "%s/feed.ini", tmp);
+    snprintf(path, sizeof path, "%s/feed.ini", scratch);
     write_file(path, text);
     free(text);
     return path;
@@ -198,8 +150,8 @@ cli(const char *arg, ...)
     }
     va_end(ap);
     argv[argc] = NULL;
-    snprintf(out_path, sizeof out_path, "%s/stdout", tmp);
-    snprintf(err_path, sizeof err_path, "%s/stderr", tmp);
+    snprintf(out_path, sizeof out_path, "%s/stdout", scratch);
+    snprintf(err_path, sizeof err_path, "%s/stderr", scratch);
     /* The child must not flush what cmocka has buffered. */
     fflush(NULL);
     assert_int_equal(pipe2(done, O_CLOEXEC), 0);
@@ -624,16 +576,16 @@ status_with_a_stale_pidfile_is_1(void **state)
     struct result r;
 
     (void)state;
-    write_file(path_in("feed.pid"), text);
+    write_file(scratch_path("feed.pid"), text);
     r = cli("-c", core_config(), "status", NULL);
     assert_int_equal(r.rc, 1);
     want = format("feed-core is not running, but its pidfile %s/feed.pid "
                   "exists\n",
-                  tmp);
+                  scratch);
     assert_string_equal(r.out, want);
     assert_string_equal(r.err, "");
     /* status only looks. */
-    assert_true(exists(path_in("feed.pid")));
+    assert_true(exists(scratch_path("feed.pid")));
     free(want);
     free(text);
     result_free(&r);
@@ -648,7 +600,7 @@ status_while_a_process_holds_the_lock_is_0_with_its_pid(void **state)
     char *want;
 
     (void)state;
-    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", tmp);
+    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
     h = start_holder(pidfile, WRITE_OWN_PID, NULL, 0);
     r = cli("-c", core_config(), "status", NULL);
     assert_int_equal(r.rc, 0);
@@ -664,14 +616,14 @@ static void
 status_with_a_config_that_cannot_be_read_is_4(void **state)
 {
     char *want;
-    struct result r = cli("-c", path_in("none.ini"), "status", NULL);
+    struct result r = cli("-c", scratch_path("none.ini"), "status", NULL);
 
     (void)state;
     assert_int_equal(r.rc, 4);
     assert_string_equal(r.out, "");
     want = format("feed-core: cannot read %s/none.ini: No such file or "
                   "directory\n",
-                  tmp);
+                  scratch);
     assert_string_equal(r.err, want);
     free(want);
     result_free(&r);
@@ -702,12 +654,12 @@ status_that_cannot_probe_the_pidfile_is_4(void **state)
     char *want;
 
     (void)state;
-    assert_int_equal(symlink("elsewhere.pid", path_in("feed.pid")), 0);
+    assert_int_equal(symlink("elsewhere.pid", scratch_path("feed.pid")), 0);
     r = cli("-c", core_config(), "status", NULL);
     assert_int_equal(r.rc, 4);
     want = format("feed-core: cannot open pidfile %s/feed.pid: Too many "
                   "levels of symbolic links\n",
-                  tmp);
+                  scratch);
     assert_string_equal(r.err, want);
     free(want);
     result_free(&r);
@@ -726,7 +678,7 @@ stop_when_not_running_says_so_and_returns_0(void **state)
     assert_int_equal(r.rc, 0);
     assert_string_equal(r.out, "feed-core is not running\n");
     assert_string_equal(r.err, "");
-    assert_false(exists(path_in("feed.pid")));
+    assert_false(exists(scratch_path("feed.pid")));
     result_free(&r);
 }
 
@@ -737,13 +689,13 @@ stop_removes_a_stale_pidfile(void **state)
     struct result r;
 
     (void)state;
-    write_file(path_in("feed.pid"), text);
+    write_file(scratch_path("feed.pid"), text);
     r = cli("-c", core_config(), "stop", NULL);
     assert_int_equal(r.rc, 0);
     assert_string_equal(r.out,
                         "feed-core is not running (stale pidfile removed)\n");
     assert_string_equal(r.err, "");
-    assert_false(exists(path_in("feed.pid")));
+    assert_false(exists(scratch_path("feed.pid")));
     free(text);
     result_free(&r);
 }
@@ -758,7 +710,7 @@ stop_terminates_the_holder_and_removes_its_pidfile(void **state)
     int status;
 
     (void)state;
-    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", tmp);
+    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
     h = start_holder(pidfile, WRITE_OWN_PID, NULL, 0);
     r = cli("-c", core_config(), "stop", NULL);
     status = stop_holder(&h);
@@ -783,7 +735,7 @@ stop_reports_a_daemon_that_gave_up_at_stop_timeout(void **state)
     char *want;
 
     (void)state;
-    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", tmp);
+    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
     h = start_holder(pidfile, WRITE_OWN_PID, "stop_timeout", 0);
     r = cli("-c", config("[core]\npidfile = feed.pid\nstop_timeout = 7\n"),
             "stop", NULL);
@@ -809,7 +761,7 @@ stop_cannot_signal_a_holder_that_wrote_no_pid(void **state)
     struct result r;
 
     (void)state;
-    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", tmp);
+    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
     h = start_holder(pidfile, WRITE_NOTHING, NULL, 0);
     r = cli("-c", core_config(), "stop", NULL);
     assert_int_equal(r.rc, 1);
@@ -830,7 +782,7 @@ stop_cannot_signal_a_pid_that_is_gone(void **state)
     char *want;
 
     (void)state;
-    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", tmp);
+    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
     h = start_holder(pidfile, gone, NULL, 0);
     r = cli("-c", core_config(), "stop", NULL);
     assert_int_equal(r.rc, 1);
@@ -851,7 +803,7 @@ stop_kills_a_daemon_that_ignores_sigterm_past_stop_timeout(void **state)
     int status;
 
     (void)state;
-    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", tmp);
+    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
     h = start_holder(pidfile, WRITE_OWN_PID, NULL, 1);
     /* stop waits stop_timeout + 5 s before SIGKILL. */
     r = cli("-c", config("[core]\npidfile = feed.pid\nstop_timeout = 1\n"),
@@ -882,9 +834,9 @@ stop_says_when_the_lock_outlives_the_killed_pid(void **state)
 
     (void)state;
     /* The pidfile names one process while another holds the lock. */
-    snprintf(pidfile, sizeof pidfile, "%s/other.pid", tmp);
+    snprintf(pidfile, sizeof pidfile, "%s/other.pid", scratch);
     named = start_holder(pidfile, WRITE_OWN_PID, NULL, 1);
-    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", tmp);
+    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
     locker = start_holder(pidfile, (long)named.pid, NULL, 1);
     r = cli("-c", config("[core]\npidfile = feed.pid\nstop_timeout = 1\n"),
             "stop", NULL);
@@ -903,14 +855,14 @@ stop_says_when_the_lock_outlives_the_killed_pid(void **state)
 static void
 stop_with_a_config_that_cannot_be_read_is_1(void **state)
 {
-    struct result r = cli("-c", path_in("none.ini"), "stop", NULL);
+    struct result r = cli("-c", scratch_path("none.ini"), "stop", NULL);
     char *want;
 
     (void)state;
     assert_int_equal(r.rc, 1);
     want = format("feed-core: cannot read %s/none.ini: No such file or "
                   "directory\n",
-                  tmp);
+                  scratch);
     assert_string_equal(r.err, want);
     free(want);
     result_free(&r);
@@ -954,8 +906,8 @@ check_of_a_good_config_says_ok_and_opens_nothing(void **state)
     assert_string_equal(r.err, "");
     assert_string_equal(r.out, want);
     assert_int_equal(r.rc, 0);
-    assert_false(exists(path_in("feed.pid")));
-    assert_false(exists(path_in("out.txt")));
+    assert_false(exists(scratch_path("feed.pid")));
+    assert_false(exists(scratch_path("out.txt")));
     free(want);
     result_free(&r);
 }
@@ -992,7 +944,7 @@ check_reports_every_mistake_at_once(void **state)
     want = format("%s:7: [parser] plugin: plugin ./none.so: cannot open "
                   "%s/./none.so: No such file or directory\n"
                   "%s:11: [sink] unknown key \"x\"\n",
-                  ini, tmp, ini);
+                  ini, scratch, ini);
     assert_string_equal(r.err, want);
     free(want);
     result_free(&r);
@@ -1025,14 +977,14 @@ check_as_root_requires_a_user(void **state)
 static void
 check_with_an_unreadable_config_is_1(void **state)
 {
-    struct result r = cli("-c", path_in("none.ini"), "check", NULL);
+    struct result r = cli("-c", scratch_path("none.ini"), "check", NULL);
     char *want;
 
     (void)state;
     assert_int_equal(r.rc, 1);
     want = format("feed-core: cannot read %s/none.ini: No such file or "
                   "directory\n",
-                  tmp);
+                  scratch);
     assert_string_equal(r.err, want);
     free(want);
     result_free(&r);
@@ -1073,8 +1025,8 @@ plugins_of_a_folder_of_good_plugins_returns_0(void **state)
     char *target = format("%s/test_sink.so", test_plugins);
 
     (void)state;
-    assert_int_equal(mkdir(path_in("plugins"), 0755), 0);
-    assert_int_equal(symlink(target, path_in("plugins/test_sink.so")), 0);
+    assert_int_equal(mkdir(scratch_path("plugins"), 0755), 0);
+    assert_int_equal(symlink(target, scratch_path("plugins/test_sink.so")), 0);
     ini = config("[core]\nplugin_dir = plugins\n");
     r = cli("-c", ini, "plugins", NULL);
     assert_int_equal(r.rc, 0);
@@ -1083,7 +1035,7 @@ plugins_of_a_folder_of_good_plugins_returns_0(void **state)
     free(target);
     result_free(&r);
 
-    assert_int_equal(mkdir(path_in("empty"), 0755), 0);
+    assert_int_equal(mkdir(scratch_path("empty"), 0755), 0);
     ini = config("[core]\nplugin_dir = empty\n");
     r = cli("-c", ini, "plugins", NULL);
     assert_int_equal(r.rc, 0);
@@ -1095,7 +1047,7 @@ plugins_of_a_folder_of_good_plugins_returns_0(void **state)
 static void
 plugins_with_a_config_that_cannot_be_read_is_1(void **state)
 {
-    struct result r = cli("-c", path_in("none.ini"), "plugins", NULL);
+    struct result r = cli("-c", scratch_path("none.ini"), "plugins", NULL);
     char *want;
 
     (void)state;
@@ -1103,7 +1055,7 @@ plugins_with_a_config_that_cannot_be_read_is_1(void **state)
     assert_string_equal(r.out, "");
     want = format("feed-core: cannot read %s/none.ini: No such file or "
                   "directory\n",
-                  tmp);
+                  scratch);
     assert_string_equal(r.err, want);
     free(want);
     result_free(&r);
@@ -1113,7 +1065,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, scratch_setup, scratch_teardown)
         T(cli_parse_knows_every_command),
         T(cli_parse_reads_the_options_before_the_command),
         T(help_and_version_need_no_command),

@@ -20,53 +20,16 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "config.h"
 
-static char tmp[512];        /* this test's folder */
-static char where[PATH_MAX]; /* path_in()'s answer */
-
-static int
-remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st;
-    (void)flag;
-    (void)f;
-    return remove(path);
-}
-
-static int
-setup(void **state)
-{
-    const char *base = getenv("TMPDIR");
-
-    (void)state;
-    if (base == NULL || *base == '\0' || strlen(base) > 400) {
-        base = "/tmp";
-    }
-    snprintf(tmp, sizeof tmp, "%s/feed-config-XXXXXX", base);
-    return mkdtemp(tmp) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    return nftw(tmp, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* `name` inside the test's folder (valid until the next call). */
-static const char *
-path_in(const char *name)
-{
-    snprintf(where, sizeof where, "%s/%s", tmp, name);
-    return where;
-}
 
 /* Writes `text` to `name` in the test's folder; returns its path. */
 static const char *
 write_file(const char *name, const char *text)
 {
-    const char *path = path_in(name);
+    const char *path = scratch_path(name);
     FILE *f = fopen(path, "w");
 
     assert_non_null(f);
@@ -122,9 +85,9 @@ at(unsigned line, const char *text)
     char *b = buf[next++ % 8];
 
     if (line == 0) {
-        snprintf(b, sizeof buf[0], "%s/feed.ini: %s\n", tmp, text);
+        snprintf(b, sizeof buf[0], "%s/feed.ini: %s\n", scratch, text);
     } else {
-        snprintf(b, sizeof buf[0], "%s/feed.ini:%u: %s\n", tmp, line, text);
+        snprintf(b, sizeof buf[0], "%s/feed.ini:%u: %s\n", scratch, line, text);
     }
     return b;
 }
@@ -549,7 +512,7 @@ every_error_is_reported_at_once_sorted_by_line(void **state)
     /* Found while parsing: lines 1, 4, 5, 6, 8. */
     assert_int_equal(config_errors(c), 5);
     snprintf(first, sizeof first,
-             "%s/feed.ini:1: key \"threads\" is outside of any section", tmp);
+             "%s/feed.ini:1: key \"threads\" is outside of any section", scratch);
     assert_string_equal(config_first_error(c), first);
     /* Found afterwards: lines 3, 0 and 7 (still in [core]). */
     assert_int_equal(config_int(c, "core", "threads", 1, 1, 9, &n), -1);
@@ -682,10 +645,10 @@ config_file_is_the_path_as_given_and_config_dir_its_folder(void **state)
 
     (void)state;
     write_file("feed.ini", "[core]\n");
-    assert_non_null(realpath(tmp, real));
-    c = config_load(path_in("feed.ini"), err, sizeof err);
+    assert_non_null(realpath(scratch, real));
+    c = config_load(scratch_path("feed.ini"), err, sizeof err);
     assert_non_null(c);
-    assert_string_equal(config_file(c), path_in("feed.ini"));
+    assert_string_equal(config_file(c), scratch_path("feed.ini"));
     assert_string_equal(config_dir(c), real);
     config_free(c);
 }
@@ -727,7 +690,7 @@ config_error_blames_the_key_the_header_or_the_file(void **state)
     snprintf(first, sizeof first,
              "%s/feed.ini:4: [sink] host: cannot "
              "resolve db",
-             tmp);
+             scratch);
     assert_string_equal(config_first_error(c), first);
     free(want);
     config_free(c);
@@ -744,7 +707,7 @@ a_relative_path_resolves_against_the_ini_folder(void **state)
     const char *s;
 
     (void)state;
-    assert_non_null(realpath(tmp, real));
+    assert_non_null(realpath(scratch, real));
     assert_int_equal(config_path(c, "core", "pidfile", NULL, &s), 0);
     snprintf(want, sizeof want, "%s/run/feed.pid", real);
     assert_string_equal(s, want);
@@ -769,15 +732,15 @@ a_config_loaded_by_a_relative_path_resolves_against_its_own_folder(void **state)
     struct config *c;
 
     (void)state;
-    assert_int_equal(mkdir(path_in("etc"), 0755), 0);
-    assert_int_equal(mkdir(path_in("elsewhere"), 0755), 0);
+    assert_int_equal(mkdir(scratch_path("etc"), 0755), 0);
+    assert_int_equal(mkdir(scratch_path("elsewhere"), 0755), 0);
     write_file("etc/feed.ini", "[core]\npidfile = feed.pid\nthreads = x\n");
     assert_non_null(getcwd(cwd, sizeof cwd));
-    assert_int_equal(chdir(path_in("elsewhere")), 0);
+    assert_int_equal(chdir(scratch_path("elsewhere")), 0);
     c = config_load("../etc/feed.ini", err, sizeof err);
     assert_int_equal(chdir(cwd), 0);
     assert_non_null(c);
-    assert_non_null(realpath(path_in("etc"), real));
+    assert_non_null(realpath(scratch_path("etc"), real));
     assert_string_equal(config_dir(c), real);
     assert_int_equal(config_path(c, "core", "pidfile", NULL, &s), 0);
     snprintf(want, sizeof want, "%s/feed.pid", real);
@@ -801,11 +764,11 @@ a_bare_file_name_resolves_against_the_current_folder(void **state)
     (void)state;
     write_file("feed.ini", "[core]\n");
     assert_non_null(getcwd(cwd, sizeof cwd));
-    assert_int_equal(chdir(tmp), 0);
+    assert_int_equal(chdir(scratch), 0);
     c = config_load("feed.ini", err, sizeof err);
     assert_int_equal(chdir(cwd), 0);
     assert_non_null(c);
-    assert_non_null(realpath(tmp, real));
+    assert_non_null(realpath(scratch, real));
     assert_string_equal(config_dir(c), real);
     config_free(c);
 }
@@ -843,9 +806,9 @@ a_file_that_cannot_be_read_gives_null_and_the_reason(void **state)
     char want[PATH_MAX + 64];
 
     (void)state;
-    assert_null(config_load(path_in("none.ini"), err, sizeof err));
+    assert_null(config_load(scratch_path("none.ini"), err, sizeof err));
     snprintf(want, sizeof want,
-             "cannot read %s/none.ini: No such file or directory", tmp);
+             "cannot read %s/none.ini: No such file or directory", scratch);
     assert_string_equal(err, want);
 }
 
@@ -856,8 +819,8 @@ a_folder_given_as_the_file_cannot_be_read(void **state)
     char want[PATH_MAX + 64];
 
     (void)state;
-    assert_null(config_load(tmp, err, sizeof err));
-    snprintf(want, sizeof want, "cannot read %s: Is a directory", tmp);
+    assert_null(config_load(scratch, err, sizeof err));
+    snprintf(want, sizeof want, "cannot read %s: Is a directory", scratch);
     assert_string_equal(err, want);
 }
 
@@ -897,7 +860,7 @@ an_error_in_a_file_with_a_very_long_path_keeps_file_and_reason(void **state)
 
     (void)state;
     assert_non_null(getcwd(cwd, sizeof cwd));
-    assert_int_equal(chdir(tmp), 0);
+    assert_int_equal(chdir(scratch), 0);
     for (int i = 0; i < 6; i++) {
         size_t len;
 
@@ -949,7 +912,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, scratch_setup, scratch_teardown)
         T(typed_getters_read_every_kind_of_value),
         T(every_spelling_of_a_boolean_is_accepted),
         T(a_missing_key_yields_the_default),

@@ -27,50 +27,14 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include <feed/plugin.h>
 
 #include "pidfile.h"
 
 #define DEADLINE_MS 10000
 
-static char tmp[512];        /* this test's folder */
-static char where[PATH_MAX]; /* path_in()'s answer */
-
-static int
-remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st;
-    (void)flag;
-    (void)f;
-    return remove(path);
-}
-
-static int
-setup(void **state)
-{
-    const char *base = getenv("TMPDIR");
-
-    (void)state;
-    if (base == NULL || *base == '\0' || strlen(base) > 400) {
-        base = "/tmp";
-    }
-    snprintf(tmp, sizeof tmp, "%s/feed-pidfile-XXXXXX", base);
-    return mkdtemp(tmp) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    return nftw(tmp, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *
-path_in(const char *name)
-{
-    snprintf(where, sizeof where, "%s/%s", tmp, name);
-    return where;
-}
 
 static void
 write_file(const char *path, const char *text)
@@ -270,7 +234,7 @@ acquiring_a_fresh_path_creates_an_empty_file_until_pidfile_write(void **state)
 {
     char err[FEED_ERR_MAX] = "";
     long holder = -1;
-    const char *path = path_in("feed.pid");
+    const char *path = scratch_path("feed.pid");
     int fd = pidfile_acquire(path, &holder, err, sizeof err);
     struct stat st;
 
@@ -294,7 +258,7 @@ pidfile_write_replaces_the_pid_and_adds_an_optional_note(void **state)
     char err[FEED_ERR_MAX];
     char note[64];
     long holder;
-    const char *path = path_in("feed.pid");
+    const char *path = scratch_path("feed.pid");
     int fd = pidfile_acquire(path, &holder, err, sizeof err);
 
     (void)state;
@@ -317,16 +281,16 @@ pidfile_note_is_empty_without_a_file_or_a_second_line(void **state)
     char note[64] = "garbage";
 
     (void)state;
-    assert_string_equal(pidfile_note(path_in("none.pid"), note, sizeof note),
+    assert_string_equal(pidfile_note(scratch_path("none.pid"), note, sizeof note),
                         "");
-    write_file(path_in("one.pid"), "12");
-    assert_string_equal(pidfile_note(path_in("one.pid"), note, sizeof note),
+    write_file(scratch_path("one.pid"), "12");
+    assert_string_equal(pidfile_note(scratch_path("one.pid"), note, sizeof note),
                         "");
-    write_file(path_in("two.pid"), "12\ngave up\nmore\n");
-    assert_string_equal(pidfile_note(path_in("two.pid"), note, sizeof note),
+    write_file(scratch_path("two.pid"), "12\ngave up\nmore\n");
+    assert_string_equal(pidfile_note(scratch_path("two.pid"), note, sizeof note),
                         "gave up");
     /* A note longer than the caller's buffer is cut, not overrun. */
-    assert_string_equal(pidfile_note(path_in("two.pid"), note, 5), "gave");
+    assert_string_equal(pidfile_note(scratch_path("two.pid"), note, 5), "gave");
 }
 
 static void
@@ -335,7 +299,7 @@ a_note_that_does_not_fit_is_refused(void **state)
     char err[FEED_ERR_MAX] = "";
     char note[200];
     long holder;
-    const char *path = path_in("feed.pid");
+    const char *path = scratch_path("feed.pid");
     int fd = pidfile_acquire(path, &holder, err, sizeof err);
 
     (void)state;
@@ -352,7 +316,7 @@ static void
 writing_through_a_closed_descriptor_fails_with_the_reason(void **state)
 {
     char err[FEED_ERR_MAX] = "";
-    int fd = open(path_in("x"), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(scratch_path("x"), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 
     (void)state;
     assert_true(fd >= 0);
@@ -368,7 +332,7 @@ a_stale_pidfile_left_by_a_dead_process_is_taken_over(void **state)
     char text[32];
     char want[32];
     long holder = -1;
-    const char *path = path_in("feed.pid");
+    const char *path = scratch_path("feed.pid");
     int fd;
 
     (void)state;
@@ -390,7 +354,7 @@ a_pidfile_held_by_a_live_process_is_refused_with_its_pid(void **state)
 {
     char err[FEED_ERR_MAX] = "";
     long holder = 0;
-    const char *path = path_in("feed.pid");
+    const char *path = scratch_path("feed.pid");
     struct holder h = start_holder(path, 1, NULL);
 
     (void)state;
@@ -409,7 +373,7 @@ a_holder_that_has_not_written_its_pid_yet_is_reported_as_pid_0(void **state)
 {
     char err[FEED_ERR_MAX] = "";
     long holder = -1;
-    const char *path = path_in("feed.pid");
+    const char *path = scratch_path("feed.pid");
     struct holder h = start_holder(path, 0, NULL);
 
     (void)state;
@@ -423,7 +387,7 @@ static void
 pidfile_probe_tells_running_from_dead_from_absent(void **state)
 {
     char err[FEED_ERR_MAX] = "";
-    const char *path = path_in("feed.pid");
+    const char *path = scratch_path("feed.pid");
     long pid = -1;
     int there = -1;
     struct holder h;
@@ -452,7 +416,7 @@ static void
 pidfile_probe_sees_the_lock_of_this_very_process(void **state)
 {
     char err[FEED_ERR_MAX] = "";
-    const char *path = path_in("feed.pid");
+    const char *path = scratch_path("feed.pid");
     long holder;
     long pid = 0;
     int there = 0;
@@ -472,7 +436,7 @@ a_symlink_is_never_followed(void **state)
 {
     char err[FEED_ERR_MAX] = "";
     char want[PATH_MAX + 100];
-    const char *path = path_in("link.pid");
+    const char *path = scratch_path("link.pid");
     long holder;
     long pid;
     int there;
@@ -491,7 +455,7 @@ a_symlink_is_never_followed(void **state)
     err[0] = '\0';
     assert_int_equal(pidfile_remove_stale(path, err, sizeof err), -1);
     assert_string_equal(err, want);
-    assert_false(exists(path_in("target.pid")));
+    assert_false(exists(scratch_path("target.pid")));
 }
 
 static void
@@ -505,9 +469,9 @@ a_pidfile_in_a_missing_folder_cannot_be_acquired(void **state)
     snprintf(want, sizeof want,
              "cannot open pidfile %s/none/feed.pid: No "
              "such file or directory",
-             tmp);
+             scratch);
     assert_int_equal(
-        pidfile_acquire(path_in("none/feed.pid"), &holder, err, sizeof err),
+        pidfile_acquire(scratch_path("none/feed.pid"), &holder, err, sizeof err),
         -1);
     assert_string_equal(err, want);
 }
@@ -525,14 +489,14 @@ static void
 a_pidfile_that_cannot_be_read_cannot_be_probed(void **state)
 {
     char want[PATH_MAX + 100];
-    const char *path = path_in("feed.pid");
+    const char *path = scratch_path("feed.pid");
     struct outcome o;
 
     (void)state;
     write_file(path, "1\n");
     assert_int_equal(chmod(path, 0), 0);
     /* As root, the child becomes nobody: let it reach the file. */
-    assert_int_equal(chmod(tmp, 0711), 0);
+    assert_int_equal(chmod(scratch, 0711), 0);
     o = unprivileged(probe_child, path);
     assert_int_equal(o.rc, -1);
     snprintf(want, sizeof want, "cannot open pidfile %s: Permission denied",
@@ -544,7 +508,7 @@ static void
 pidfile_release_removes_its_own_file_only(void **state)
 {
     char err[FEED_ERR_MAX];
-    const char *path = path_in("feed.pid");
+    const char *path = scratch_path("feed.pid");
     char moved[PATH_MAX];
     long holder;
     int fd = pidfile_acquire(path, &holder, err, sizeof err);
@@ -557,7 +521,7 @@ pidfile_release_removes_its_own_file_only(void **state)
     /* Someone moved ours away and put another file in its place. */
     fd = pidfile_acquire(path, &holder, err, sizeof err);
     assert_true(fd >= 0);
-    snprintf(moved, sizeof moved, "%s/moved.pid", tmp);
+    snprintf(moved, sizeof moved, "%s/moved.pid", scratch);
     assert_int_equal(rename(path, moved), 0);
     write_file(path, "999\n");
     pidfile_release(fd, path);
@@ -573,7 +537,7 @@ pidfile_remove_stale_removes_a_file_nobody_holds(void **state)
 {
     char err[FEED_ERR_MAX] = "";
     char text[32];
-    const char *path = path_in("feed.pid");
+    const char *path = scratch_path("feed.pid");
 
     (void)state;
     snprintf(text, sizeof text, "%ld\n", (long)dead_pid());
@@ -591,7 +555,7 @@ pidfile_remove_stale_leaves_a_held_file_and_names_the_holder(void **state)
 {
     char err[FEED_ERR_MAX] = "";
     char want[PATH_MAX + 100];
-    const char *path = path_in("feed.pid");
+    const char *path = scratch_path("feed.pid");
     struct holder h = start_holder(path, 1, NULL);
 
     (void)state;
@@ -611,18 +575,18 @@ pidfile_mkdir_creates_the_folder_and_its_missing_parents(void **state)
     struct stat st;
 
     (void)state;
-    assert_int_equal(pidfile_mkdir(path_in("run/a/b/feed.pid"), (uid_t)-1,
+    assert_int_equal(pidfile_mkdir(scratch_path("run/a/b/feed.pid"), (uid_t)-1,
                                    (gid_t)-1, err, sizeof err),
                      0);
     for (int i = 0; i < 3; i++) {
-        snprintf(dir, sizeof dir, "%s/%s", tmp,
+        snprintf(dir, sizeof dir, "%s/%s", scratch,
                  (const char *[]){"run", "run/a", "run/a/b"}[i]);
         assert_int_equal(stat(dir, &st), 0);
         assert_true(S_ISDIR(st.st_mode));
         assert_int_equal(st.st_mode & 07777, 0755);
         assert_int_equal(st.st_uid, geteuid());
     }
-    assert_false(exists(path_in("run/a/b/feed.pid")));
+    assert_false(exists(scratch_path("run/a/b/feed.pid")));
 }
 
 static void
@@ -637,15 +601,15 @@ pidfile_mkdir_gives_the_last_folder_to_the_run_user(void **state)
     if (geteuid() != 0 || pw == NULL) {
         skip();
     }
-    assert_int_equal(pidfile_mkdir(path_in("run/a/feed.pid"), pw->pw_uid,
+    assert_int_equal(pidfile_mkdir(scratch_path("run/a/feed.pid"), pw->pw_uid,
                                    pw->pw_gid, err, sizeof err),
                      0);
-    snprintf(dir, sizeof dir, "%s/run/a", tmp);
+    snprintf(dir, sizeof dir, "%s/run/a", scratch);
     assert_int_equal(stat(dir, &st), 0);
     assert_int_equal(st.st_uid, pw->pw_uid);
     assert_int_equal(st.st_gid, pw->pw_gid);
     /* Its parents stay root's. */
-    snprintf(dir, sizeof dir, "%s/run", tmp);
+    snprintf(dir, sizeof dir, "%s/run", scratch);
     assert_int_equal(stat(dir, &st), 0);
     assert_int_equal(st.st_uid, 0);
     assert_int_equal(st.st_gid, getegid());
@@ -659,12 +623,12 @@ pidfile_mkdir_leaves_an_existing_folder_alone(void **state)
     struct stat after;
 
     (void)state;
-    assert_int_equal(mkdir(path_in("run"), 0700), 0);
-    assert_int_equal(stat(path_in("run"), &before), 0);
+    assert_int_equal(mkdir(scratch_path("run"), 0700), 0);
+    assert_int_equal(stat(scratch_path("run"), &before), 0);
     assert_int_equal(
-        pidfile_mkdir(path_in("run/feed.pid"), 12345, 12345, err, sizeof err),
+        pidfile_mkdir(scratch_path("run/feed.pid"), 12345, 12345, err, sizeof err),
         0);
-    assert_int_equal(stat(path_in("run"), &after), 0);
+    assert_int_equal(stat(scratch_path("run"), &after), 0);
     assert_int_equal(after.st_uid, before.st_uid);
     assert_int_equal(after.st_mode, before.st_mode);
     /* A pidfile in / or in the current folder needs no folder. */
@@ -682,14 +646,14 @@ pidfile_mkdir_says_which_folder_it_cannot_create(void **state)
     char want[PATH_MAX + 100];
 
     (void)state;
-    write_file(path_in("file"), "");
-    assert_int_equal(pidfile_mkdir(path_in("file/run/feed.pid"), (uid_t)-1,
+    write_file(scratch_path("file"), "");
+    assert_int_equal(pidfile_mkdir(scratch_path("file/run/feed.pid"), (uid_t)-1,
                                    (gid_t)-1, err, sizeof err),
                      -1);
     snprintf(want, sizeof want,
              "cannot create folder %s/file/run: Not a "
              "directory",
-             tmp);
+             scratch);
     assert_string_equal(err, want);
 }
 
@@ -708,16 +672,16 @@ pidfile_mkdir_says_which_folder_it_cannot_chown(void **state)
 
     (void)state;
     /* Only root may give a folder away: an unprivileged child tries. */
-    assert_int_equal(chmod(tmp, 0711), 0);
-    assert_int_equal(mkdir(path_in("open"), 0777), 0);
-    assert_int_equal(chmod(path_in("open"), 01777), 0);
-    snprintf(path, sizeof path, "%s/open/run/feed.pid", tmp);
+    assert_int_equal(chmod(scratch, 0711), 0);
+    assert_int_equal(mkdir(scratch_path("open"), 0777), 0);
+    assert_int_equal(chmod(scratch_path("open"), 01777), 0);
+    snprintf(path, sizeof path, "%s/open/run/feed.pid", scratch);
     o = unprivileged(mkdir_child, path);
     assert_int_equal(o.rc, -1);
     snprintf(want, sizeof want,
              "cannot chown folder %s/open/run: Operation "
              "not permitted",
-             tmp);
+             scratch);
     assert_string_equal(o.text, want);
 }
 
@@ -725,7 +689,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, scratch_setup, scratch_teardown)
         T(acquiring_a_fresh_path_creates_an_empty_file_until_pidfile_write),
         T(pidfile_write_replaces_the_pid_and_adds_an_optional_note),
         T(pidfile_note_is_empty_without_a_file_or_a_second_line),

@@ -20,47 +20,11 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "plugin.h"
 
-static char tmp[512];        /* this test's folder */
-static char where[PATH_MAX]; /* path_in()'s answer */
 static const char *plugins;  /* FEED_TEST_PLUGIN_DIR */
-
-static int
-remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st;
-    (void)flag;
-    (void)f;
-    return remove(path);
-}
-
-static int
-setup(void **state)
-{
-    const char *base = getenv("TMPDIR");
-
-    (void)state;
-    if (base == NULL || *base == '\0' || strlen(base) > 400) {
-        base = "/tmp";
-    }
-    snprintf(tmp, sizeof tmp, "%s/feed-plugin-XXXXXX", base);
-    return mkdtemp(tmp) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-    (void)state;
-    return nftw(tmp, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *
-path_in(const char *name)
-{
-    snprintf(where, sizeof where, "%s/%s", tmp, name);
-    return where;
-}
 
 /* Copies `name` from the test plugin folder into the test's folder. */
 static void
@@ -75,7 +39,7 @@ copy_plugin(const char *name, const char *as)
     snprintf(from, sizeof from, "%s/%s", plugins, name);
     in = open(from, O_RDONLY | O_CLOEXEC);
     assert_true(in >= 0);
-    out = open(path_in(as), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    out = open(scratch_path(as), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
     assert_true(out >= 0);
     while ((n = read(in, buf, sizeof buf)) > 0) {
         assert_int_equal(write(out, buf, (size_t)n), n);
@@ -88,7 +52,7 @@ copy_plugin(const char *name, const char *as)
 static void
 write_file(const char *name, const char *text)
 {
-    FILE *f = fopen(path_in(name), "w");
+    FILE *f = fopen(scratch_path(name), "w");
 
     assert_non_null(f);
     assert_int_equal(fputs(text, f) >= 0, 1);
@@ -120,7 +84,7 @@ assert_refused(const char *spec, const char *dir, enum feed_kind kind,
     char err[FEED_ERR_MAX] = "";
     struct plugin p;
 
-    assert_int_equal(plugin_load(&p, spec, dir, tmp, kind, err, sizeof err),
+    assert_int_equal(plugin_load(&p, spec, dir, scratch, kind, err, sizeof err),
                      -1);
     assert_string_equal(err, want);
     assert_null(p.handle);
@@ -168,13 +132,13 @@ a_spec_with_a_slash_is_a_path_resolved_against_base(void **state)
     struct plugin p;
 
     (void)state;
-    assert_int_equal(mkdir(path_in("lib"), 0755), 0);
+    assert_int_equal(mkdir(scratch_path("lib"), 0755), 0);
     copy_plugin("test_sink.so", "lib/my_sink.so");
     /* The plugin dir plays no part; the INI file's folder (base) does. */
-    assert_int_equal(plugin_load(&p, "lib/my_sink.so", "/nowhere", tmp,
+    assert_int_equal(plugin_load(&p, "lib/my_sink.so", "/nowhere", scratch,
                                  FEED_KIND_SINK, err, sizeof err),
                      0);
-    snprintf(want, sizeof want, "%s/lib/my_sink.so", tmp);
+    snprintf(want, sizeof want, "%s/lib/my_sink.so", scratch);
     assert_string_equal(p.path, want);
     assert_string_equal(p.desc->name, "test_sink");
     plugin_unload(&p);
@@ -212,7 +176,7 @@ a_missing_file_is_refused_naming_the_path(void **state)
     snprintf(want, sizeof want,
              "plugin ./nope.so: cannot open %s/./nope.so: "
              "No such file or directory",
-             tmp);
+             scratch);
     assert_refused("./nope.so", plugins, FEED_KIND_SINK, want);
 }
 
@@ -227,8 +191,8 @@ a_file_that_is_not_elf_cannot_be_loaded(void **state)
     snprintf(want, sizeof want,
              "plugin x: cannot load %s/x.so: invalid ELF "
              "header",
-             tmp);
-    assert_refused("x", tmp, FEED_KIND_SINK, want);
+             scratch);
+    assert_refused("x", scratch, FEED_KIND_SINK, want);
 }
 
 static void
@@ -300,7 +264,7 @@ a_path_that_does_not_fit_is_refused(void **state)
     memset(name, 'n', 4200);
     name[4200] = '\0';
     assert_int_equal(
-        plugin_load(&p, name, plugins, tmp, FEED_KIND_SINK, err, sizeof err),
+        plugin_load(&p, name, plugins, scratch, FEED_KIND_SINK, err, sizeof err),
         -1);
     snprintf(want, sizeof want, "plugin %s: path too long", name);
     /* err is FEED_ERR_MAX bytes: the message is cut, never overrun. */
@@ -308,7 +272,7 @@ a_path_that_does_not_fit_is_refused(void **state)
     assert_memory_equal(err, want, FEED_ERR_MAX - 1);
     name[2000] = '/';
     assert_int_equal(
-        plugin_load(&p, name, plugins, tmp, FEED_KIND_SINK, err, sizeof err),
+        plugin_load(&p, name, plugins, scratch, FEED_KIND_SINK, err, sizeof err),
         -1);
     snprintf(want, sizeof want, "plugin %s: path too long", name);
     assert_memory_equal(err, want, FEED_ERR_MAX - 1);
@@ -341,7 +305,7 @@ plugin_list_prints_good_plugins_and_one_line_per_broken_one(void **state)
     write_file("README", "not a plugin\n");
     write_file("test_sink.so.1", "not listed either\n");
     write_file(".so", "a name that is only a suffix\n");
-    assert_int_equal(list(tmp, &out, &errout), -1);
+    assert_int_equal(list(scratch, &out, &errout), -1);
     /* Sorted by file name; a plugin says its own name. */
     if (asprintf(&want, "%s%s", test_sink_line, test_sink_line) == -1) {
         fail();
@@ -355,7 +319,7 @@ plugin_list_prints_good_plugins_and_one_line_per_broken_one(void **state)
                  "invalid ELF header\n"
                  "feed-core: plugin no_write: %s/no_write.so is a sink "
                  "plugin without a write callback\n",
-                 tmp, tmp, tmp) == -1) {
+                 scratch, scratch, scratch) == -1) {
         fail();
     }
     assert_string_equal(errout, want);
@@ -401,7 +365,7 @@ plugin_list_of_an_empty_folder_prints_nothing(void **state)
     char *errout = NULL;
 
     (void)state;
-    assert_int_equal(list(tmp, &out, &errout), 0);
+    assert_int_equal(list(scratch, &out, &errout), 0);
     assert_string_equal(out, "");
     assert_string_equal(errout, "");
     free(out);
@@ -416,7 +380,7 @@ plugin_list_of_good_plugins_only_succeeds(void **state)
 
     (void)state;
     copy_plugin("test_sink.so", "test_sink.so");
-    assert_int_equal(list(tmp, &out, &errout), 0);
+    assert_int_equal(list(scratch, &out, &errout), 0);
     assert_string_equal(out, test_sink_line);
     assert_string_equal(errout, "");
     free(out);
@@ -431,12 +395,12 @@ plugin_list_of_a_missing_folder_says_so(void **state)
     char want[PATH_MAX * 2];
 
     (void)state;
-    assert_int_equal(list(path_in("none"), &out, &errout), -1);
+    assert_int_equal(list(scratch_path("none"), &out, &errout), -1);
     assert_string_equal(out, "");
     snprintf(want, sizeof want,
              "feed-core: cannot read plugin folder "
              "%s/none: No such file or directory\n",
-             tmp);
+             scratch);
     assert_string_equal(errout, want);
     free(out);
     free(errout);
@@ -446,7 +410,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, scratch_setup, scratch_teardown)
         T(a_plugin_named_by_its_bare_name_is_found_in_the_plugin_dir),
         T(a_spec_with_a_slash_is_a_path_resolved_against_base),
         T(plugin_unload_takes_a_plugin_that_never_loaded),
