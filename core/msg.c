@@ -78,9 +78,3 @@ msg_add_record(struct msg *m, size_t nfields, uint32_t line,
     m->lines[m->nrec++] = line;
     return 0;
 }
-
-void
-msg_clear_records(struct msg *m)
-{
-    m->nrec = 0;
-}

@@ -48,7 +48,4 @@ msg_body(const struct msg *m)
 int msg_add_record(struct msg *m, size_t nfields, uint32_t line,
                    const struct feed_value *values);
 
-/* Drops the records (a parser refused the request half way). */
-void msg_clear_records(struct msg *m);
-
 #endif

@@ -184,10 +184,13 @@ pipeline_submit(struct pipeline *pl, const struct feed_request *req)
     struct msg *m;
 
     stats_add(STATS_RECEIVED, 1);
-    if (req->tag_len > FEED_TAG_MAX) {
-        log_warning("request with a %zu-byte reply address dropped",
-                    req->tag_len);
-        deadletter_write("reply address too long", req->body, req->len, 1);
+    if (req->tag_len == 0 || req->tag_len > FEED_TAG_MAX) {
+        /* Nobody to answer: kept in dead_letter, never written. */
+        log_warning("request of %zu bytes without a usable reply address "
+                    "dead-lettered", req->len);
+        deadletter_write("no usable reply address", req->body, req->len,
+                         req->parts);
+        stats_add(STATS_REJECTED, 1);
         return 0;
     }
     m = msg_new(req->tag, req->tag_len, req->body, req->len);

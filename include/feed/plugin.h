@@ -158,7 +158,8 @@ struct feed_batch {
  */
 struct feed_request {
     const void *tag; /* where the reply goes (e.g. a ZeroMQ routing id) */
-    size_t tag_len;  /* at most FEED_TAG_MAX bytes */
+    size_t tag_len;  /* at most FEED_TAG_MAX bytes; 0: no reply possible,
+                        the core dead-letters the request unanswered */
     const void *body;
     size_t len;
     unsigned parts; /* frames the request had; more than 1 is refused */

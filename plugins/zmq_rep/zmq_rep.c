@@ -314,12 +314,15 @@ read_request(struct zsource *s)
         frames[n].size = zmq_msg_size(m);
         n++;
     }
-    if (envelope_open(frames, n, extra, &env, &req) == 0) {
-        h->submit(h, &req);
-    } else {
-        h->log(h, FEED_LOG_WARNING, "request of %zu frames dropped: its "
-               "envelope cannot be answered", n + extra);
+    if (envelope_open(frames, n, extra, &env, &req) == -1) {
+        /* No reply can reach the peer, but the core keeps what it sent. */
+        req.tag = NULL;
+        req.tag_len = 0;
+        req.body = frames[n - 1].data;
+        req.len = frames[n - 1].size;
+        req.parts = (unsigned)(n + extra);
     }
+    h->submit(h, &req);
     for (size_t i = 0; i < n; i++) {
         zmq_msg_close(&msgs[i]);
     }

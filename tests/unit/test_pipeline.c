@@ -432,6 +432,22 @@ a_multipart_request_is_refused_with_its_frame_count(void **state)
 }
 
 static void
+a_request_without_a_reply_address_is_dead_lettered_unanswered(void **st)
+{
+    const struct feed_request req = {NULL, 0, "k9,v", 4, 1};
+
+    (void)st;
+    pl = make(0, 10, 1);
+    assert_int_equal(pipeline_submit(pl, &req), 0);
+    assert_int_equal(script.nreplies, 0);
+    pipeline_free(pl);
+    pl = NULL;
+    assert_non_null(strstr(dead_letters(),
+                           "\"reason\":\"no usable reply address\","
+                           "\"message\":\"k9,v\""));
+}
+
+static void
 a_message_is_never_split_across_batches(void **state)
 {
     static char big[25 * 8];
@@ -616,6 +632,9 @@ main(void)
         cmocka_unit_test_setup_teardown(
             a_multipart_request_is_refused_with_its_frame_count, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(
+            a_request_without_a_reply_address_is_dead_lettered_unanswered,
+            setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_message_is_never_split_across_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(
