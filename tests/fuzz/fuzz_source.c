@@ -44,7 +44,6 @@ fuzz_reply(const struct feed_host *host, void *state, const void *tag,
            size_t tag_len, const char *text, size_t len)
 {
     (void)host;
-
     (void)state;
     (void)tag;
     (void)tag_len;
