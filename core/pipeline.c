@@ -210,6 +210,11 @@ pipeline_submit(struct pipeline *pl, const struct feed_request *req)
                   req->len);
         return -1;
     }
+    if (req->refuse != NULL) {
+        refuse_now(pl, m, req->refuse, req->parts);
+        msg_free(m);
+        return 0;
+    }
     if (req->parts > 1) {
         refuse_now(pl, m, "multipart requests are not accepted", req->parts);
         msg_free(m);

@@ -37,6 +37,7 @@ struct script {
     size_t count;
     unsigned parts[MAX_REQUESTS];
     const char *clients[MAX_REQUESTS]; /* feed_request.client, or NULL */
+    const char *refuse[MAX_REQUESTS];  /* feed_request.refuse, or NULL */
     /* replies[i] is the reply to bodies[i] */
     char *replies[MAX_REQUESTS];
     size_t nreplies; /* written by the source thread */
@@ -139,6 +140,7 @@ source_run(const struct feed_host *host, void *state)
                 .len = strlen(script.bodies[next]),
                 .parts = script.parts[next] ? script.parts[next] : 1,
                 .client = script.clients[next],
+                .refuse = script.refuse[next],
             };
             h->submit(h, &req);
             next++;
@@ -515,7 +517,7 @@ a_multipart_request_is_refused_with_its_frame_count(void **state)
 static void
 a_request_without_a_reply_address_is_dead_lettered_unanswered(void **st)
 {
-    const struct feed_request req = {NULL, 0, "k9,v", 4, 1, NULL};
+    const struct feed_request req = {NULL, 0, "k9,v", 4, 1, NULL, NULL};
 
     (void)st;
     pl = make(0, 10, 1);
@@ -734,6 +736,24 @@ a_refused_request_is_dead_lettered_with_its_client(void **state)
                                            "\"trader-2\","));
 }
 
+static void
+a_request_the_source_refuses_is_dead_lettered_and_never_written(void **st)
+{
+    (void)st;
+    add("k,1");
+    script.clients[0] = "trader-3";
+    script.refuse[0] = "client not allowed";
+    add("k,2");
+    run(0, 10, 1);
+    assert_string_equal(script.replies[0], "FALSE client not allowed");
+    assert_string_equal(script.replies[1], "TRUE");
+    assert_string_equal(committed, "k;");
+    assert_non_null(strstr(dead_letters(), "\"reason\":\"client not "
+                                           "allowed\",\"client\":"
+                                           "\"trader-3\",\"message\":"
+                                           "\"k,1\""));
+}
+
 /* Polls until *counter reaches want, for at most 5 s. */
 static int
 reaches(int *counter, int want)
@@ -835,6 +855,9 @@ main(void)
         cmocka_unit_test_setup_teardown(
             a_refused_request_is_dead_lettered_with_its_client, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(
+            a_request_the_source_refuses_is_dead_lettered_and_never_written,
+            setup, teardown),
         cmocka_unit_test_setup_teardown(
             sighup_reopens_the_source_on_its_thread_and_every_sink_instance,
             setup, teardown),
