@@ -436,7 +436,7 @@ run(int ack_receive, size_t batch_max, unsigned threads)
     script.stop_after_submit = 1;
     pl = make(ack_receive, batch_max, threads);
     assert_int_equal(pipeline_start(pl, err, sizeof err), 0);
-    assert_int_equal(pipeline_join(pl, 0), 0);
+    assert_int_equal(pipeline_join(pl, 0), PIPELINE_ENDED);
     pipeline_free(pl);
     pl = NULL;
 }
@@ -780,7 +780,7 @@ sighup_reopens_the_source_on_its_thread_and_every_sink_instance(void **st)
     assert_true(reaches(&source_reopens, 1));
     assert_true(reaches(&sink_reopens, 2));
     pipeline_stop(pl);
-    assert_int_equal(pipeline_join(pl, 0), 0);
+    assert_int_equal(pipeline_join(pl, 0), PIPELINE_ENDED);
     pipeline_free(pl);
     pl = NULL;
     assert_int_equal(source_reopens, 1);
@@ -801,7 +801,7 @@ an_idle_worker_ticks_and_reconnects_when_the_tick_fails(void **st)
     assert_true(reaches(&opens, 2));
     assert_true(reaches(&ticks, 2));
     pipeline_stop(pl);
-    assert_int_equal(pipeline_join(pl, 0), 0);
+    assert_int_equal(pipeline_join(pl, 0), PIPELINE_ENDED);
     pipeline_free(pl);
     pl = NULL;
     assert_int_equal(opens, 2);
