@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "config.h"
 #include "deadletter.h"
 #include "log.h"
 #include "msg.h"
@@ -86,6 +87,7 @@ struct pipeline {
     atomic_int stopping;
     atomic_int abort_start; /* start failed: workers give up */
     atomic_uint reopen_gen; /* bumped by pipeline_reopen() (SIGHUP) */
+    struct config *fresh_config; /* guarded by reply_lock: for reopen() */
     unsigned source_reopen_seen; /* the source thread's own */
     /* The source thread's own: */
     size_t inflight; /* submitted and not yet answered and freed */
@@ -273,19 +275,42 @@ answer(struct pipeline *pl, struct msg *m)
     pl->inflight--;
 }
 
+/*
+ * The source's reopen(), with its section of the INI read again: getters
+ * work inside it; what they refuse is logged, and the plugin keeps what it
+ * had for those keys.
+ */
+static void
+reopen_source(struct pipeline *pl)
+{
+    struct stage *src = pl->source;
+    struct config *fresh;
+
+    pthread_mutex_lock(&pl->reply_lock);
+    fresh = pl->fresh_config;
+    pl->fresh_config = NULL;
+    pthread_mutex_unlock(&pl->reply_lock);
+    if (PLUGIN_HAS(src->plugin.desc, reopen)) {
+        src->config = fresh;
+        src->plugin.desc->reopen(&src->host, pl->source_state);
+        src->config = NULL;
+    }
+    if (fresh != NULL && config_errors(fresh) > 0) {
+        log_error("SIGHUP: %s; kept the old value", config_first_error(fresh));
+    }
+    config_free(fresh);
+}
+
 void
 pipeline_drain(struct pipeline *pl)
 {
-    const struct stage *src = pl->source;
     unsigned gen = atomic_load(&pl->reopen_gen);
     uint64_t count;
     struct msg *m;
 
     if (gen != pl->source_reopen_seen) {
         pl->source_reopen_seen = gen;
-        if (PLUGIN_HAS(src->plugin.desc, reopen)) {
-            src->plugin.desc->reopen(&src->host, pl->source_state);
-        }
+        reopen_source(pl);
     }
     /* Clear first: whatever arrives after the swap below signals again. */
     if (read(pl->wake_fd, &count, sizeof count) < 0) {
@@ -951,8 +976,15 @@ fail:
 }
 
 void
-pipeline_reopen(struct pipeline *pl)
+pipeline_reopen(struct pipeline *pl, struct config *fresh)
 {
+    struct config *old;
+
+    pthread_mutex_lock(&pl->reply_lock);
+    old = pl->fresh_config;
+    pl->fresh_config = fresh;
+    pthread_mutex_unlock(&pl->reply_lock);
+    config_free(old); /* a SIGHUP the source has not seen yet */
     atomic_fetch_add(&pl->reopen_gen, 1);
     signal_fd(pl->wake_fd);
 }
@@ -1082,6 +1114,7 @@ pipeline_free(struct pipeline *pl)
     if (pl->queue_ready) {
         queue_destroy(&pl->queue);
     }
+    config_free(pl->fresh_config);
     pthread_mutex_destroy(&pl->reply_lock);
     pthread_mutex_destroy(&pl->start_lock);
     pthread_cond_destroy(&pl->start_cond);
