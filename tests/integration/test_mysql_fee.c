@@ -3,8 +3,9 @@
  *
  * Runs the plugin in-process through the test host (tests/unit/testhost.c)
  * and checks what lands in the table through a second connection, as root
- * over the server's socket. The plugin's source is included, so its error
- * classifier and its instance (hence its connection) can be looked at too.
+ * over the server's socket. The plugin's sources are built into this
+ * program, so its error classifier and its instance (hence its connection)
+ * can be looked at too.
  *
  * Run by mysql_fee.sh, which starts the server (tests/lib/mariadb.sh) and
  * exports MARIADB_SOCKET, MARIADB_PORT and FEE_SQL (conf/fee.sql), and
@@ -16,6 +17,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -29,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../plugins/mysql_fee/mysql_fee.c"
+#include "../../plugins/mysql_fee/mysql_fee.h"
 #include "testhost.h"
 
 static const struct feed_field trade_fields[] = {
@@ -709,11 +713,12 @@ the_classifier_maps_each_listed_error(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        if (write_outcome(cases[i].code) != cases[i].write ||
-            open_outcome(cases[i].code) != cases[i].open) {
+        enum feed_result w = errors_write_outcome(cases[i].code);
+        enum feed_result o = errors_open_outcome(cases[i].code);
+
+        if (w != cases[i].write || o != cases[i].open) {
             fail_msg("error %u: write %d open %d, want %d %d", cases[i].code,
-                     write_outcome(cases[i].code), open_outcome(cases[i].code),
-                     cases[i].write, cases[i].open);
+                     w, o, cases[i].write, cases[i].open);
         }
     }
 }

@@ -1,0 +1,229 @@
+/*
+ * mysql_fee.h - what the files of the mysql_fee sink share.
+ *
+ * Owns the plugin's internal types (its configuration, one worker's
+ * instance, the error classes, what the fast ways return) and the
+ * functions each file offers the others. Nothing here is exported: the
+ * plugin is built with hidden visibility and exports only its descriptor.
+ *
+ * The files, one concern each:
+ *   mysql_fee.c  the descriptor, configure() and its keys, and which way
+ *                a batch takes
+ *   errors.c     what a MariaDB error number says (the error classes)
+ *   conn.c       one instance: connecting, setting up the session, closing
+ *   sql.c        the statement buffer and building SQL text from records
+ *   careful.c    the careful way: a statement at a time, conflicts found
+ *                and named before COMMIT
+ *   fast.c       the fast way: INSERT, UPDATE and COMMIT in one round trip
+ *   bulk.c       the bulk way: an array-bound INSERT, then UPDATE and COMMIT
+ */
+#ifndef MYSQL_FEE_H
+#define MYSQL_FEE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mysql.h>
+
+#include <feed/plugin.h>
+
+/* A statement is sent once it holds this many rows or bytes of SQL. */
+#define CHUNK_ROWS 1000
+#define CHUNK_BYTES (1024 * 1024)
+
+/* Strict: a value that does not fit is an error, never clamped. */
+#define SESSION_SQL_MODE                                                       \
+    "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"                          \
+    "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+
+enum mark {
+    MARK_UPDATE = 0, /* insert 'N', then UPDATE to 'Y' (the original's way) */
+    MARK_INSERT = 1, /* insert 'Y' */
+};
+
+/* Shared read-only by every instance once configure() returns. */
+struct fconf {
+    const struct feed_host *host; /* borrowed */
+    /* The strings are the host's: valid until unconfigure(). */
+    const char *hostname;
+    const char *socket; /* NULL: connect over TCP to hostname:port */
+    const char *user;
+    const char *password;
+    const char *database;
+    const char *table;
+    char where[320]; /* "host:port" or the socket path, for messages */
+    long long port;
+    long long connect_timeout_s;
+    long long lock_wait_timeout_s;
+    int mark;
+    /* Indexes of the fields in a record's values. */
+    int ticket;
+    int login;
+    int volume;
+};
+
+/* A number as text; the row's values point into a MYSQL_RES. */
+struct row {
+    struct feed_value ticket;
+    struct feed_value login;
+    struct feed_value volume;
+};
+
+/* One per worker thread, owned by it with its connection. */
+struct fsink {
+    const struct fconf *conf; /* borrowed */
+    MYSQL *db;
+    char *sql; /* the statement being built, reused by every batch */
+    size_t len;
+    size_t cap;
+    struct row *rows; /* CHUNK_ROWS rows of one SELECT, reused */
+    /*
+     * The volume column's digits before and after the point, read at open:
+     * a value within them is stored exactly, so the one-round-trip write
+     * can commit without reading warnings first. 0 when unknown: then
+     * every batch takes the careful way.
+     */
+    unsigned int volume_int;
+    unsigned int volume_frac;
+    /* The array-bound INSERT, prepared at first use, and its columns. */
+    int bulk; /* the server takes array-bound statements */
+    MYSQL_STMT *insert;
+    uint64_t *tickets;
+    uint64_t *logins;
+    const char **volumes;
+    unsigned long *volume_lens;
+    size_t bulk_cap;
+};
+
+/*
+ * What an error number says about the batch and the connection.
+ * TRANSIENT: retry later as it is. OPERATOR: retry, but only a person can
+ * fix it (a permanent failure when opening). DATA: the batch is refused.
+ */
+enum eclass {
+    EC_TRANSIENT,
+    EC_OPERATOR,
+    EC_DATA,
+};
+
+/*
+ * What the fast or the bulk way made of a batch. Only FAST_OK has kept
+ * anything; after the others the transaction has been rolled back.
+ */
+enum fast_result {
+    FAST_OK,      /* committed: every record is durable */
+    FAST_RETRY,   /* transient; err says why */
+    FAST_REJECT,  /* the data is refused; err (and *bad if known) say why */
+    FAST_CAREFUL, /* undecided (a replayed ticket, a batch too large for
+                     one statement): the careful way must decide */
+};
+
+/* mysql_fee.c: the one exported symbol. */
+extern const struct feed_plugin feed_plugin;
+
+/* errors.c */
+
+/* The class of a MariaDB error number (client errors included). */
+enum eclass errors_class(unsigned int code);
+/* What write() returns for an error number: FEED_REJECT or FEED_RETRY. */
+enum feed_result errors_write_outcome(unsigned int code);
+/* What open() returns for an error number: FEED_RETRY or FEED_FAIL. */
+enum feed_result errors_open_outcome(unsigned int code);
+/*
+ * Reports an error of the INSERT of records [start, end) into `table`:
+ * names the record the server refused "at row N", when it did; returns
+ * write()'s outcome for the error.
+ */
+enum feed_result errors_insert_refused(const char *table,
+                                       const struct feed_batch *b,
+                                       size_t start, size_t end,
+                                       unsigned int code, const char *msg,
+                                       size_t *bad, char *err, size_t errlen);
+
+/* conn.c */
+
+/*
+ * Makes an instance for the calling worker thread and connects it;
+ * FEED_OK with *out set (free it with conn_close()), else the reason in
+ * err and the outcome for open().
+ */
+enum feed_result conn_open(const struct fconf *c, struct fsink **out,
+                           char *err, size_t errlen);
+/* Closes the connection and frees the instance; takes NULL. */
+void conn_close(struct fsink *s);
+/* Sends one statement; 0 or -1 (see mysql_errno). Its rows are the caller's. */
+int conn_run(struct fsink *s, const char *sql);
+/*
+ * Writes `<what> <table>: <message> (<errno>)` into err for the
+ * connection's last error (no table when `table` is NULL); returns
+ * write()'s outcome for it.
+ */
+enum feed_result conn_failure(struct fsink *s, const char *what,
+                              const char *table, char *err, size_t errlen);
+
+/* sql.c */
+
+/* Makes room for `more` bytes and a NUL in s->sql; -1 when out of memory. */
+int sql_reserve(struct fsink *s, size_t more);
+/* Appends a string; -1 when out of memory. */
+int sql_add(struct fsink *s, const char *text);
+/* Refuses the batch at the first value that is not a number. */
+enum feed_result sql_check_numbers(const struct fconf *c,
+                                   const struct feed_batch *b, size_t *bad,
+                                   char *err, size_t errlen);
+/*
+ * Builds the INSERT of records [start, *end) into s->sql: as many as one
+ * chunk holds. With keep_existing, an existing ticket is left as it is.
+ * Returns 0, or -1 when out of memory.
+ */
+int sql_build_insert(struct fsink *s, const struct feed_batch *b, size_t start,
+                     size_t *end, int keep_existing);
+/*
+ * Builds `<head>` ticket, ticket... `<tail>` for the tickets of records
+ * [start, *end), from offset `at` of s->sql on. Returns 0 or -1 (memory).
+ */
+int sql_build_in_list_at(struct fsink *s, size_t at, const char *head,
+                         const char *tail, const struct feed_batch *b,
+                         size_t start, size_t *end);
+/* The same, from the start of the buffer. */
+int sql_build_in_list(struct fsink *s, const char *head, const char *tail,
+                      const struct feed_batch *b, size_t start, size_t *end);
+
+/* careful.c */
+
+/*
+ * Writes any batch the careful way, as one transaction; FEED_OK only once
+ * COMMIT has returned, and any failure rolls back.
+ */
+enum feed_result careful_write(struct fsink *s, const struct feed_batch *batch,
+                               size_t *bad, char *err, size_t errlen);
+
+/* fast.c */
+
+/* Nonzero when every volume of b fits the column exactly (see fsink). */
+int fast_volumes_fit(const struct fsink *s, const struct feed_batch *b);
+/*
+ * Writes a batch of at most CHUNK_ROWS records whose volumes fit, in one
+ * round trip, or says that the careful way must decide.
+ */
+enum fast_result fast_write(struct fsink *s, const struct feed_batch *b,
+                            size_t *bad, char *err, size_t errlen);
+/*
+ * Reads the results of the statements in s->sql after the first (already
+ * sent and successful), named steps[1..nsteps-1]; rolls back on a failure.
+ * Returns FAST_OK or FAST_RETRY with err naming the statement.
+ */
+enum fast_result fast_finish(struct fsink *s, const char *const *steps,
+                             size_t nsteps, char *err, size_t errlen);
+
+/* bulk.c */
+
+/* Nonzero when the server takes array-bound statements (MariaDB 10.2+). */
+int bulk_supported(MYSQL *db);
+/* Writes a large batch with an array-bound INSERT; see fast_write(). */
+enum fast_result bulk_write(struct fsink *s, const struct feed_batch *b,
+                            char *err, size_t errlen);
+/* Frees what bulk_write() kept in s (its statement and columns). */
+void bulk_free(struct fsink *s);
+
+#endif
