@@ -178,7 +178,8 @@ bulk_write(struct fsink *s, const struct feed_batch *b, char *err,
     unsigned int code;
 
     /* Nothing about the data is known before the INSERT: never a refusal. */
-    if (prepare_insert(s, err, errlen) != 0) {
+    s->code = prepare_insert(s, err, errlen);
+    if (s->code != 0) {
         return FAST_RETRY;
     }
     if (bind_columns(s, b) == -1) {
@@ -186,6 +187,7 @@ bulk_write(struct fsink *s, const struct feed_batch *b, char *err,
     }
     if (mysql_stmt_execute(s->insert) != 0) {
         code = mysql_stmt_errno(s->insert);
+        s->code = code;
         if (code == ER_DUP_ENTRY) {
             mysql_rollback(s->db);
             return FAST_CAREFUL;

@@ -108,9 +108,10 @@ insert_rows(struct fsink *s, const struct feed_batch *b,
             return FEED_RETRY;
         }
         if (mysql_real_query(s->db, s->sql, s->len) != 0) {
+            s->code = mysql_errno(s->db);
             return errors_insert_refused(s->conf->table, b, start, end,
-                                         mysql_errno(s->db),
-                                         mysql_error(s->db), bad, err, errlen);
+                                         s->code, mysql_error(s->db), bad, err,
+                                         errlen);
         }
         *inserted += mysql_affected_rows(s->db);
         if (mysql_warning_count(s->db) > 0) {

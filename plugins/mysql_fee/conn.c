@@ -1,10 +1,13 @@
 /*
- * conn.c - one sink instance and its connection.
+ * conn.c - one sink instance, its connection, and its worker's host.
  *
- * Owns an instance's life: allocating it, connecting with the configured
- * options, setting up the session (strict SQL mode, READ COMMITTED, no
- * autocommit), checking the table and reading its volume column, and
- * closing. Also sends plain statements and turns the connection's last
+ * Owns an instance's life: choosing the host (the first of the list, from
+ * the worker's place, that accepts the connection and is ready),
+ * connecting with the configured options, setting up the session (strict
+ * SQL mode, READ COMMITTED, no autocommit), checking the table and
+ * reading its volume column, and closing. Owns each worker's place in the
+ * host list too, which outlives its instances, and logs each switch of
+ * host once. Also sends plain statements and turns the connection's last
  * error into a message. What an error number means is errors.c's; what
  * the statements say is the write paths'.
  *
@@ -14,10 +17,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mysqld_error.h>
+
 #include "mysql_fee.h"
 
 /* Seconds a query may wait on the network before the server counts as lost. */
 #define NET_TIMEOUT_S 30
+
+/*
+ * A worker's place in the host list. Each worker thread has its own, and
+ * it outlives the instances the thread opens and closes: after a failure
+ * that is the server's (see EC_NEXT_HOST), the next open() starts at the
+ * next host. Nothing else reads it, so it needs no lock.
+ */
+struct place {
+    unsigned long conf_id;  /* the configuration it is for; 0: none yet */
+    size_t next;            /* the host open() tries first */
+    size_t left;            /* the host the worker left, while why[0] */
+    char why[FEED_ERR_MAX]; /* the error it left for; "" when it did not */
+};
+
+static _Thread_local struct place place;
+
+/* The calling worker's place for configuration c. */
+static struct place *
+place_of(const struct fconf *c)
+{
+    if (place.conf_id != c->id) {
+        memset(&place, 0, sizeof place);
+        place.conf_id = c->id;
+    }
+    return &place;
+}
+
+/* The worker leaves host `at` because of err (the first reason counts). */
+static void
+leave(struct place *p, size_t at, const char *err)
+{
+    if (p->why[0] == '\0') {
+        p->left = at;
+        snprintf(p->why, sizeof p->why, "%s", err);
+    }
+}
 
 /* Sends one statement; 0 or -1 (see mysql_errno). Its rows are the caller's. */
 int
@@ -37,9 +78,18 @@ conn_failure(struct fsink *s, const char *what, const char *table, char *err,
 {
     unsigned int code = mysql_errno(s->db);
 
+    s->code = code;
     snprintf(err, errlen, "%s%s%s: %s (%u)", what, table != NULL ? " " : "",
              table != NULL ? table : "", mysql_error(s->db), code);
     return errors_write_outcome(code);
+}
+
+/* Notes the connection's last error; returns open()'s outcome for it. */
+static enum feed_result
+open_failure(struct fsink *s)
+{
+    s->code = mysql_errno(s->db);
+    return errors_open_outcome(s->code);
 }
 
 /* Connects with the configured options; FEED_OK or the reason in err. */
@@ -67,13 +117,12 @@ connect_db(struct fsink *s, char *err, size_t errlen)
      * CLIENT_MULTI_STATEMENTS: a batch's statements go in one round trip
      * (every value in them has been checked to be a number).
      */
-    if (mysql_real_connect(s->db, c->socket != NULL ? "localhost" : c->hostname,
-                           c->user, c->password, c->database,
-                           (unsigned int)c->port, c->socket,
+    if (mysql_real_connect(s->db, c->hosts[s->at].name, c->user, c->password,
+                           c->database, c->hosts[s->at].port, c->socket,
                            CLIENT_MULTI_STATEMENTS) == NULL) {
-        snprintf(err, errlen, "cannot connect to %s: %s", c->where,
+        snprintf(err, errlen, "cannot connect to %s: %s", c->hosts[s->at].where,
                  mysql_error(s->db));
-        return errors_open_outcome(mysql_errno(s->db));
+        return open_failure(s);
     }
     return FEED_OK;
 }
@@ -133,9 +182,10 @@ prepare_session(struct fsink *s, char *err, size_t errlen)
         conn_run(s, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED") ==
             -1 ||
         mysql_autocommit(s->db, 0) != 0) {
-        snprintf(err, errlen, "cannot set up the session on %s: %s", c->where,
+        snprintf(err, errlen, "cannot set up the session on %s: %s",
+                 c->hosts[s->at].where,
                  mysql_error(s->db));
-        return errors_open_outcome(mysql_errno(s->db));
+        return open_failure(s);
     }
     snprintf(sql, sizeof sql,
              "SELECT ticket, login, volume, status FROM `%s` LIMIT 0",
@@ -143,64 +193,181 @@ prepare_session(struct fsink *s, char *err, size_t errlen)
     if (conn_run(s, sql) == -1) {
         snprintf(err, errlen, "table %s.%s: %s", c->database, c->table,
                  mysql_error(s->db));
-        return errors_open_outcome(mysql_errno(s->db));
+        return open_failure(s);
     }
     res = mysql_store_result(s->db);
     mysql_free_result(res);
     if (read_volume_digits(s) == -1) {
         snprintf(err, errlen, "table %s.%s: %s", c->database, c->table,
                  mysql_error(s->db));
-        return errors_open_outcome(mysql_errno(s->db));
+        return open_failure(s);
     }
     /* End the check's transaction: no lock on the table between batches. */
     if (mysql_rollback(s->db) != 0) {
         snprintf(err, errlen, "table %s.%s: %s", c->database, c->table,
                  mysql_error(s->db));
-        return errors_open_outcome(mysql_errno(s->db));
+        return open_failure(s);
     }
     return FEED_OK;
 }
 
 /*
- * Makes an instance and connects it, on the worker thread that will own
- * it: the connection is that thread's alone. FEED_OK with *out set (the
- * caller frees it with conn_close()); otherwise the reason in err.
+ * Reads the value (second column) of a SHOW statement's one row into buf;
+ * *found is 0 when there is no row. Returns 0, or -1 when it fails.
  */
-enum feed_result
-conn_open(const struct fconf *c, struct fsink **out, char *err, size_t errlen)
+static int
+show_value(struct fsink *s, const char *sql, char *buf, size_t len,
+           int *found)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+
+    if (conn_run(s, sql) == -1 || (res = mysql_store_result(s->db)) == NULL) {
+        return -1;
+    }
+    row = mysql_fetch_row(res);
+    *found = row != NULL && mysql_num_fields(res) >= 2 && row[1] != NULL;
+    snprintf(buf, len, "%s", *found ? row[1] : "");
+    mysql_free_result(res);
+    return 0;
+}
+
+/*
+ * Checks that the server may take writes (see hosts_ready()): a Galera
+ * node that is not ready is left like one that answers 1047.
+ */
+static enum feed_result
+check_ready(struct fsink *s, char *err, size_t errlen)
+{
+    const char *where = s->conf->hosts[s->at].where;
+    char on[32];
+    char ready[32];
+    int has_on = 0;
+    int has_ready = 0;
+
+    if (show_value(s, "SHOW VARIABLES LIKE 'wsrep_on'", on, sizeof on,
+                   &has_on) == -1 ||
+        (has_on && show_value(s, "SHOW STATUS LIKE 'wsrep_ready'", ready,
+                              sizeof ready, &has_ready) == -1)) {
+        snprintf(err, errlen, "cannot ask %s whether it is ready: %s", where,
+                 mysql_error(s->db));
+        return open_failure(s);
+    }
+    if (!hosts_ready(has_on ? on : NULL, has_ready ? ready : NULL)) {
+        snprintf(err, errlen, "%s is not ready: wsrep_ready is %s", where,
+                 has_ready ? ready : "not shown");
+        s->code = ER_UNKNOWN_COM_ERROR;
+        return FEED_RETRY;
+    }
+    return FEED_OK;
+}
+
+/*
+ * Makes an instance and connects it to host `at` of the list. FEED_OK
+ * with *out set; otherwise the reason in err and the error number in
+ * *code (0 when it was not the server's).
+ */
+static enum feed_result
+open_at(const struct fconf *c, size_t at, struct fsink **out,
+        unsigned int *code, char *err, size_t errlen)
 {
     struct fsink *s = calloc(1, sizeof *s);
     enum feed_result r = FEED_RETRY;
 
+    *code = 0;
     if (s == NULL) {
         snprintf(err, errlen, "out of memory");
         return FEED_RETRY;
     }
     s->conf = c;
+    s->at = at;
     s->rows = calloc(CHUNK_ROWS, sizeof *s->rows);
     if (s->rows == NULL || sql_reserve(s, 64 * 1024) == -1) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
     r = connect_db(s, err, errlen);
-    if (r != FEED_OK) {
-        goto fail;
+    if (r == FEED_OK) {
+        r = check_ready(s, err, errlen);
     }
-    r = prepare_session(s, err, errlen);
+    if (r == FEED_OK) {
+        r = prepare_session(s, err, errlen);
+    }
     if (r != FEED_OK) {
         goto fail;
     }
     s->bulk = bulk_supported(s->db);
     c->host->log(c->host, FEED_LOG_INFO,
-                 "connected to %s version=%s thread=%lu bulk=%s", c->where,
-                 mysql_get_server_info(s->db), mysql_thread_id(s->db),
-                 s->bulk ? "yes" : "no");
+                 "connected to %s version=%s thread=%lu bulk=%s",
+                 c->hosts[at].where, mysql_get_server_info(s->db),
+                 mysql_thread_id(s->db), s->bulk ? "yes" : "no");
+    s->code = 0;
     *out = s;
     return FEED_OK;
 
 fail:
+    *code = s->code;
     conn_close(s);
     return r;
+}
+
+/*
+ * Makes an instance and connects it, on the worker thread that will own
+ * it: the connection is that thread's alone. Walks the host list once,
+ * from the worker's place: a host that fails for a reason of its own
+ * (EC_NEXT_HOST) is passed over; any other failure ends the walk, as with
+ * one host. FEED_OK with *out set (the caller frees it with
+ * conn_close()); otherwise the reason in err (the last host's).
+ */
+enum feed_result
+conn_open(const struct fconf *c, struct fsink **out, char *err, size_t errlen)
+{
+    struct place *p = place_of(c);
+    int retry = 0;
+
+    for (size_t k = 0; k < c->nhosts; k++) {
+        size_t at = (p->next + k) % c->nhosts;
+        unsigned int code;
+        enum feed_result r = open_at(c, at, out, &code, err, errlen);
+
+        if (r == FEED_OK) {
+            if (p->why[0] != '\0' && at != p->left) {
+                c->host->log(c->host, FEED_LOG_WARNING,
+                             "switched from %s to %s after: %s",
+                             c->hosts[p->left].where, c->hosts[at].where,
+                             p->why);
+            }
+            p->why[0] = '\0';
+            p->next = at;
+            return FEED_OK;
+        }
+        if (errors_class(code) != EC_NEXT_HOST) {
+            return r;
+        }
+        leave(p, at, err);
+        retry |= r == FEED_RETRY;
+    }
+    return retry ? FEED_RETRY : FEED_FAIL;
+}
+
+/*
+ * After a write failed with FEED_RETRY and err: a failure of the server
+ * (see EC_NEXT_HOST) sends the worker's next open() to the next host,
+ * any other keeps it on this one. The batch is written again wherever
+ * that is: a COMMIT whose outcome is unknown is settled there by the
+ * replay rule, since every write compares with what the table holds.
+ */
+void
+conn_route(struct fsink *s, const char *err)
+{
+    struct place *p = place_of(s->conf);
+
+    if (errors_class(s->code) == EC_NEXT_HOST) {
+        leave(p, s->at, err);
+        p->next = (s->at + 1) % s->conf->nhosts;
+    } else {
+        p->next = s->at;
+    }
 }
 
 /*

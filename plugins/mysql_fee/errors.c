@@ -1,9 +1,10 @@
 /*
  * errors.c - what a MariaDB error number says about a batch.
  *
- * Owns the table of error classes and what open() and write() return for
- * each class, and the reading of a refused INSERT's message down to the
- * record it names. Pure: no connection is touched here, so all of it can
+ * Owns the table of error classes (retry here, retry on the next host,
+ * an operator must act, the data is refused), what open() and write()
+ * return for each class, and the reading of a refused INSERT's message
+ * down to the record it names. Pure: no connection is touched here, so all of it can
  * be tested without a server. Getting the number and the message from a
  * connection is conn.c's.
  */
@@ -20,15 +21,26 @@ static const struct {
     unsigned int code;
     enum eclass class;
 } error_classes[] = {
-    /* Another transaction was in the way; it will end. */
+    /*
+     * The server cannot be reached or was lost, is not a ready Galera
+     * node (1047), is read-only (a replica, or a primary during a
+     * failover) or full: another host of the list may take the batch.
+     */
+    {CR_CONNECTION_ERROR, EC_NEXT_HOST},
+    {CR_CONN_HOST_ERROR, EC_NEXT_HOST},
+    {CR_UNKNOWN_HOST, EC_NEXT_HOST},
+    {CR_SERVER_GONE_ERROR, EC_NEXT_HOST},
+    {CR_SERVER_LOST, EC_NEXT_HOST},
+    {ER_UNKNOWN_COM_ERROR, EC_NEXT_HOST},
+    {ER_OPTION_PREVENTS_STATEMENT, EC_NEXT_HOST},
+    {ER_CON_COUNT_ERROR, EC_NEXT_HOST},
+    /* Another transaction was in the way; it will end, here. */
     {ER_LOCK_WAIT_TIMEOUT, EC_TRANSIENT},
     {ER_LOCK_DEADLOCK, EC_TRANSIENT},
-    /* A read-only server: a replica, or a primary during a failover. */
-    {ER_OPTION_PREVENTS_STATEMENT, EC_TRANSIENT},
+    /* Read-only for this transaction or session. */
     {ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION, EC_TRANSIENT},
     {ER_READ_ONLY_MODE, EC_TRANSIENT},
-    /* The server is full, going away, or killed our query. */
-    {ER_CON_COUNT_ERROR, EC_TRANSIENT},
+    /* The server is full for this user, going away, or killed our query. */
     {ER_TOO_MANY_USER_CONNECTIONS, EC_TRANSIENT},
     {ER_SERVER_SHUTDOWN, EC_TRANSIENT},
     {ER_QUERY_INTERRUPTED, EC_TRANSIENT},
@@ -46,7 +58,6 @@ static const struct {
     {ER_BAD_DB_ERROR, EC_OPERATOR},
     {ER_NO_SUCH_TABLE, EC_OPERATOR},
     {ER_BAD_FIELD_ERROR, EC_OPERATOR},
-    {CR_UNKNOWN_HOST, EC_OPERATOR},
     /* A value the column cannot hold exactly. */
     {ER_WARN_DATA_OUT_OF_RANGE, EC_DATA},
     {ER_DATA_OUT_OF_RANGE, EC_DATA},
@@ -64,9 +75,9 @@ static const struct {
 };
 
 /*
- * The class of a MariaDB error number. Client errors (CR_*, 2000-2999: the
- * connection failed or was lost) not in the table are transient, and so is
- * every unknown error: a retry never loses data, and the core logs it.
+ * The class of a MariaDB error number. Client errors (CR_*, 2000-2999)
+ * not in the table are transient, and so is every unknown error: a retry
+ * never loses data, and the core logs it.
  */
 enum eclass
 errors_class(unsigned int code)
@@ -86,11 +97,23 @@ errors_write_outcome(unsigned int code)
     return errors_class(code) == EC_DATA ? FEED_REJECT : FEED_RETRY;
 }
 
-/* What open() returns for an error number. */
+/*
+ * What open() returns for an error number. A host name that does not
+ * resolve is a mistake in the configuration until shown otherwise: a list
+ * moves past it, but alone it is permanent.
+ */
 enum feed_result
 errors_open_outcome(unsigned int code)
 {
-    return errors_class(code) == EC_TRANSIENT ? FEED_RETRY : FEED_FAIL;
+    switch (errors_class(code)) {
+    case EC_TRANSIENT:
+    case EC_NEXT_HOST:
+        return code == CR_UNKNOWN_HOST ? FEED_FAIL : FEED_RETRY;
+    case EC_OPERATOR:
+    case EC_DATA:
+        break;
+    }
+    return FEED_FAIL;
 }
 
 /*

@@ -117,6 +117,7 @@ fast_write(struct fsink *s, const struct feed_batch *b, size_t *bad,
         char why[MYSQL_ERRMSG_SIZE];
 
         snprintf(why, sizeof why, "%s", mysql_error(s->db));
+        s->code = code;
         mysql_rollback(s->db);
         if (code == ER_DUP_ENTRY) {
             return FAST_CAREFUL;

@@ -13,6 +13,7 @@
  * configure() and unconfigure() run on the main thread; open(), write()
  * and close() on the worker thread that owns the instance.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,9 @@
  * trip; below, the single text round trip wins.
  */
 #define BULK_MIN 64
+
+/* Numbers the configurations, so that a worker's place is not mixed up. */
+static atomic_ulong last_id;
 
 /* 1 when `name` can be used as a table name between backquotes as is. */
 static int
@@ -80,6 +84,34 @@ read_socket(const struct feed_host *host, const char **out)
     return 0;
 }
 
+/*
+ * Reads the `host` list (after `port`, its default) into c->hosts, or the
+ * socket as the only place to connect to.
+ */
+static int
+read_hosts(const struct feed_host *host, struct fconf *c)
+{
+    char err[FEED_ERR_MAX];
+    struct dbhost *h = &c->hosts[0];
+
+    if (c->hostname == NULL || c->hostname[0] == '\0') {
+        return -1;
+    }
+    if (hosts_parse(c->hostname, (unsigned int)c->port, c->hosts, HOSTS_MAX,
+                    &c->nhosts, err, sizeof err) == -1) {
+        host->conf_error(host, "host", "%s", err);
+        return -1;
+    }
+    if (c->socket != NULL) {
+        /* A socket is one alternative to every host. */
+        snprintf(h->name, sizeof h->name, "localhost");
+        h->port = (unsigned int)c->port;
+        snprintf(h->where, sizeof h->where, "%s", c->socket);
+        c->nhosts = 1;
+    }
+    return 0;
+}
+
 /* Reads and checks every key, so that all mistakes are reported at once. */
 static int
 read_keys(const struct feed_host *host, struct fconf *c)
@@ -100,6 +132,9 @@ read_keys(const struct feed_host *host, struct fconf *c)
     bad |= host->conf_int(host, "lock_wait_timeout", 10, 1, 3600,
                           &c->lock_wait_timeout_s);
     bad |= require_text(host, "host", c->hostname);
+    if (c->port > 0 && read_hosts(host, c) == -1) {
+        bad = -1;
+    }
     bad |= require_text(host, "user", c->user);
     bad |= require_text(host, "database", c->database);
     if (c->table != NULL && !is_table_name(c->table)) {
@@ -133,13 +168,9 @@ fee_configure(const struct feed_host *host, char *err, size_t errlen)
         return NULL;
     }
     c->host = host;
+    c->id = atomic_fetch_add(&last_id, 1) + 1;
     if (read_keys(host, c) == -1) {
         goto fail;
-    }
-    if (c->socket != NULL) {
-        snprintf(c->where, sizeof c->where, "%s", c->socket);
-    } else {
-        snprintf(c->where, sizeof c->where, "%s:%lld", c->hostname, c->port);
     }
     /* Not thread-safe: here, on the main thread, before any worker runs. */
     if (mysql_library_init(0, NULL, NULL) != 0) {
@@ -199,6 +230,7 @@ fee_write(void *state, const struct feed_batch *batch, size_t *bad, char *err,
     const struct fconf *c = s->conf;
     enum feed_result r;
 
+    s->code = 0;
     r = sql_check_numbers(c, batch, bad, err, errlen);
     if (r != FEED_OK || batch->count == 0) {
         return r;
@@ -215,6 +247,7 @@ fee_write(void *state, const struct feed_batch *batch, size_t *bad, char *err,
         case FAST_OK:
             return FEED_OK;
         case FAST_RETRY:
+            conn_route(s, err);
             return FEED_RETRY;
         case FAST_REJECT:
             return FEED_REJECT;
@@ -223,6 +256,9 @@ fee_write(void *state, const struct feed_batch *batch, size_t *bad, char *err,
         }
     }
     r = careful_write(s, batch, bad, err, errlen);
+    if (r == FEED_RETRY) {
+        conn_route(s, err);
+    }
     if (r == FEED_OK && c->host->log_enabled(c->host, FEED_LOG_DEBUG)) {
         c->host->log(c->host, FEED_LOG_DEBUG,
                      "batch committed the careful way records=%zu",

@@ -10,7 +10,9 @@
  *   mysql_fee.c  the descriptor, configure() and its keys, and which way
  *                a batch takes
  *   errors.c     what a MariaDB error number says (the error classes)
- *   conn.c       one instance: connecting, setting up the session, closing
+ *   hosts.c      the `host` list, and when a server is ready
+ *   conn.c       one instance: choosing a host from the list, connecting,
+ *                setting up the session, closing
  *   sql.c        the statement buffer and building SQL text from records
  *   careful.c    the careful way: a statement at a time, conflicts found
  *                and named before COMMIT
@@ -36,6 +38,16 @@
     "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"                          \
     "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
 
+/* At most this many items in the `host` list. */
+#define HOSTS_MAX 16
+
+/* One item of the `host` list. */
+struct dbhost {
+    char name[256];  /* a name or an address, without brackets */
+    unsigned int port;
+    char where[320]; /* "name:port", "[v6]:port" or the socket, for messages */
+};
+
 enum mark {
     MARK_UPDATE = 0, /* insert 'N', then UPDATE to 'Y' (the original's way) */
     MARK_INSERT = 1, /* insert 'Y' */
@@ -44,14 +56,17 @@ enum mark {
 /* Shared read-only by every instance once configure() returns. */
 struct fconf {
     const struct feed_host *host; /* borrowed */
+    unsigned long id; /* this configuration's own number (see conn.c) */
     /* The strings are the host's: valid until unconfigure(). */
-    const char *hostname;
-    const char *socket; /* NULL: connect over TCP to hostname:port */
+    const char *hostname; /* the `host` key as written */
+    const char *socket; /* NULL: connect over TCP to a host of the list */
     const char *user;
     const char *password;
     const char *database;
     const char *table;
-    char where[320]; /* "host:port" or the socket path, for messages */
+    /* The servers, in the order workers try them; the socket alone. */
+    struct dbhost hosts[HOSTS_MAX];
+    size_t nhosts;
     long long port;
     long long connect_timeout_s;
     long long lock_wait_timeout_s;
@@ -72,7 +87,13 @@ struct row {
 /* One per worker thread, owned by it with its connection. */
 struct fsink {
     const struct fconf *conf; /* borrowed */
+    size_t at;                /* the host connected to, in conf->hosts */
     MYSQL *db;
+    /*
+     * The error number of the last failed call of a write, 0 when there
+     * was none (or it was not the server's): where to retry depends on it.
+     */
+    unsigned int code;
     char *sql; /* the statement being built, reused by every batch */
     size_t len;
     size_t cap;
@@ -97,11 +118,14 @@ struct fsink {
 
 /*
  * What an error number says about the batch and the connection.
- * TRANSIENT: retry later as it is. OPERATOR: retry, but only a person can
- * fix it (a permanent failure when opening). DATA: the batch is refused.
+ * TRANSIENT: retry later as it is, on the same server. NEXT_HOST: this
+ * server is gone, not ready, read-only or full: retry on the next host of
+ * the list. OPERATOR: retry, but only a person can fix it (a permanent
+ * failure when opening). DATA: the batch is refused.
  */
 enum eclass {
     EC_TRANSIENT,
+    EC_NEXT_HOST,
     EC_OPERATOR,
     EC_DATA,
 };
@@ -140,17 +164,38 @@ enum feed_result errors_insert_refused(const char *table,
                                        unsigned int code, const char *msg,
                                        size_t *bad, char *err, size_t errlen);
 
+/* hosts.c */
+
+/*
+ * Parses a comma-separated host list into out[0..*n), at most `max`
+ * items; `port` is the port of items without one. Returns 0, or -1 with
+ * the reason in err.
+ */
+int hosts_parse(const char *list, unsigned int port, struct dbhost *out,
+                size_t max, size_t *n, char *err, size_t errlen);
+/*
+ * 1 when a server with these wsrep_on and wsrep_ready values (NULL: not
+ * shown) may take writes, else 0.
+ */
+int hosts_ready(const char *wsrep_on, const char *wsrep_ready);
+
 /* conn.c */
 
 /*
- * Makes an instance for the calling worker thread and connects it;
- * FEED_OK with *out set (free it with conn_close()), else the reason in
- * err and the outcome for open().
+ * Makes an instance for the calling worker thread and connects it to the
+ * first ready host of the list, from where the worker's last failure left
+ * it; FEED_OK with *out set (free it with conn_close()), else the reason
+ * in err and the outcome for open().
  */
 enum feed_result conn_open(const struct fconf *c, struct fsink **out,
                            char *err, size_t errlen);
 /* Closes the connection and frees the instance; takes NULL. */
 void conn_close(struct fsink *s);
+/*
+ * After a write failed with FEED_RETRY and err: decides from s->code
+ * where the worker's next conn_open() starts, this host or the next.
+ */
+void conn_route(struct fsink *s, const char *err);
 /* Sends one statement; 0 or -1 (see mysql_errno). Its rows are the caller's. */
 int conn_run(struct fsink *s, const char *sql);
 /*
