@@ -23,6 +23,8 @@
 
 /* Seconds a query may wait on the network before the server counts as lost. */
 #define NET_TIMEOUT_S 30
+/* Seconds an idle connection goes unchecked (see conn_tick). */
+#define IDLE_PING_S 5
 
 /*
  * A worker's place in the host list. Each worker thread has its own, and
@@ -268,8 +270,8 @@ check_ready(struct fsink *s, char *err, size_t errlen)
  * *code (0 when it was not the server's).
  */
 static enum feed_result
-open_at(const struct fconf *c, size_t at, struct fsink **out,
-        unsigned int *code, char *err, size_t errlen)
+open_at(const struct feed_host *host, const struct fconf *c, size_t at,
+        struct fsink **out, unsigned int *code, char *err, size_t errlen)
 {
     struct fsink *s = calloc(1, sizeof *s);
     enum feed_result r = FEED_RETRY;
@@ -297,11 +299,12 @@ open_at(const struct fconf *c, size_t at, struct fsink **out,
         goto fail;
     }
     s->bulk = bulk_supported(s->db);
-    c->host->log(c->host, FEED_LOG_INFO,
-                 "connected to %s version=%s thread=%lu bulk=%s",
-                 c->hosts[at].where, mysql_get_server_info(s->db),
-                 mysql_thread_id(s->db), s->bulk ? "yes" : "no");
+    host->log(host, FEED_LOG_INFO,
+              "connected to %s version=%s thread=%lu bulk=%s",
+              c->hosts[at].where, mysql_get_server_info(s->db),
+              mysql_thread_id(s->db), s->bulk ? "yes" : "no");
     s->code = 0;
+    s->used = conn_now_s();
     *out = s;
     return FEED_OK;
 
@@ -320,7 +323,8 @@ fail:
  * conn_close()); otherwise the reason in err (the last host's).
  */
 enum feed_result
-conn_open(const struct fconf *c, struct fsink **out, char *err, size_t errlen)
+conn_open(const struct feed_host *host, const struct fconf *c,
+          struct fsink **out, char *err, size_t errlen)
 {
     struct place *p = place_of(c);
     int retry = 0;
@@ -328,14 +332,14 @@ conn_open(const struct fconf *c, struct fsink **out, char *err, size_t errlen)
     for (size_t k = 0; k < c->nhosts; k++) {
         size_t at = (p->next + k) % c->nhosts;
         unsigned int code;
-        enum feed_result r = open_at(c, at, out, &code, err, errlen);
+        enum feed_result r = open_at(host, c, at, out, &code, err, errlen);
 
         if (r == FEED_OK) {
             if (p->why[0] != '\0' && at != p->left) {
-                c->host->log(c->host, FEED_LOG_WARNING,
-                             "switched from %s to %s after: %s",
-                             c->hosts[p->left].where, c->hosts[at].where,
-                             p->why);
+                host->log(host, FEED_LOG_WARNING,
+                          "switched from %s to %s after: %s",
+                          c->hosts[p->left].where, c->hosts[at].where,
+                          p->why);
             }
             p->why[0] = '\0';
             p->next = at;
@@ -368,6 +372,40 @@ conn_route(struct fsink *s, const char *err)
     } else {
         p->next = s->at;
     }
+}
+
+/* Seconds of CLOCK_MONOTONIC. */
+time_t
+conn_now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+/*
+ * An idle connection is pinged every IDLE_PING_S, so a server that went
+ * away shows (as a RETRY, and on /healthz) without any traffic. A ping
+ * that fails moves the worker on like a failed write.
+ */
+enum feed_result
+conn_tick(struct fsink *s, char *err, size_t errlen)
+{
+    time_t now = conn_now_s();
+
+    if (now - s->used < IDLE_PING_S) {
+        return FEED_OK;
+    }
+    if (mysql_ping(s->db) != 0) {
+        s->code = mysql_errno(s->db);
+        snprintf(err, errlen, "%s: ping: %s (%u)",
+                 s->conf->hosts[s->at].where, mysql_error(s->db), s->code);
+        conn_route(s, err);
+        return FEED_RETRY;
+    }
+    s->used = now;
+    return FEED_OK;
 }
 
 /*

@@ -186,8 +186,9 @@ fail:
 
 /* The client library stays initialised: other sinks may still use it. */
 static void
-fee_unconfigure(void *conf)
+fee_unconfigure(const struct feed_host *host, void *conf)
 {
+    (void)host;
     free(conf);
 }
 
@@ -196,12 +197,13 @@ fee_unconfigure(void *conf)
  * the instance: the connection is that thread's alone.
  */
 static enum feed_result
-fee_open(void *conf, void **state, char *err, size_t errlen)
+fee_open(const struct feed_host *host, void *conf, void **state, char *err,
+         size_t errlen)
 {
     struct fsink *s = NULL;
     enum feed_result r;
 
-    r = conn_open(conf, &s, err, errlen);
+    r = conn_open(host, conf, &s, err, errlen);
     if (r == FEED_OK) {
         *state = s;
     }
@@ -210,9 +212,18 @@ fee_open(void *conf, void **state, char *err, size_t errlen)
 
 /* Closes the instance's connection and frees it; takes NULL. */
 static void
-fee_close(void *state)
+fee_close(const struct feed_host *host, void *state)
 {
+    (void)host;
     conn_close(state);
+}
+
+/* Pings an idle connection (see conn_tick). */
+static enum feed_result
+fee_tick(const struct feed_host *host, void *state, char *err, size_t errlen)
+{
+    (void)host;
+    return conn_tick(state, err, errlen);
 }
 
 /*
@@ -223,7 +234,8 @@ fee_close(void *state)
  * large), which hands anything it cannot decide to the careful way.
  */
 static enum feed_result
-fee_write(void *state, const struct feed_batch *batch, size_t *bad, char *err,
+fee_write(const struct feed_host *host, void *state,
+          const struct feed_batch *batch, size_t *bad, char *err,
           size_t errlen)
 {
     struct fsink *s = state;
@@ -231,6 +243,7 @@ fee_write(void *state, const struct feed_batch *batch, size_t *bad, char *err,
     enum feed_result r;
 
     s->code = 0;
+    s->used = conn_now_s();
     r = sql_check_numbers(c, batch, bad, err, errlen);
     if (r != FEED_OK || batch->count == 0) {
         return r;
@@ -259,16 +272,16 @@ fee_write(void *state, const struct feed_batch *batch, size_t *bad, char *err,
     if (r == FEED_RETRY) {
         conn_route(s, err);
     }
-    if (r == FEED_OK && c->host->log_enabled(c->host, FEED_LOG_DEBUG)) {
-        c->host->log(c->host, FEED_LOG_DEBUG,
-                     "batch committed the careful way records=%zu",
-                     batch->count);
+    if (r == FEED_OK && host->log_enabled(host, FEED_LOG_DEBUG)) {
+        host->log(host, FEED_LOG_DEBUG,
+                  "batch committed the careful way records=%zu",
+                  batch->count);
     }
     return r;
 }
 
 FEED_EXPORT const struct feed_plugin feed_plugin = {
-    .abi = FEED_PLUGIN_ABI,
+    FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_SINK,
     .name = "mysql_fee",
     .version = "1.0.0",
@@ -278,4 +291,5 @@ FEED_EXPORT const struct feed_plugin feed_plugin = {
     .open = fee_open,
     .close = fee_close,
     .write = fee_write,
+    .tick = fee_tick,
 };

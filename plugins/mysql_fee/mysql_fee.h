@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <mysql.h>
 
@@ -89,6 +90,7 @@ struct fsink {
     const struct fconf *conf; /* borrowed */
     size_t at;                /* the host connected to, in conf->hosts */
     MYSQL *db;
+    time_t used; /* CLOCK_MONOTONIC seconds of the last call that worked */
     /*
      * The error number of the last failed call of a write, 0 when there
      * was none (or it was not the server's): where to retry depends on it.
@@ -187,7 +189,8 @@ int hosts_ready(const char *wsrep_on, const char *wsrep_ready);
  * it; FEED_OK with *out set (free it with conn_close()), else the reason
  * in err and the outcome for open().
  */
-enum feed_result conn_open(const struct fconf *c, struct fsink **out,
+enum feed_result conn_open(const struct feed_host *host,
+                           const struct fconf *c, struct fsink **out,
                            char *err, size_t errlen);
 /* Closes the connection and frees the instance; takes NULL. */
 void conn_close(struct fsink *s);
@@ -196,6 +199,14 @@ void conn_close(struct fsink *s);
  * where the worker's next conn_open() starts, this host or the next.
  */
 void conn_route(struct fsink *s, const char *err);
+/* Seconds of CLOCK_MONOTONIC. */
+time_t conn_now_s(void);
+/*
+ * Pings the server when the connection has been idle for a while, so that
+ * one that went away shows without traffic. FEED_OK, or FEED_RETRY with
+ * the reason in err (and the worker routed as after a failed write).
+ */
+enum feed_result conn_tick(struct fsink *s, char *err, size_t errlen);
 /* Sends one statement; 0 or -1 (see mysql_errno). Its rows are the caller's. */
 int conn_run(struct fsink *s, const char *sql);
 /*

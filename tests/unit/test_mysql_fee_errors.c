@@ -175,7 +175,7 @@ lines(struct feed_record *records, size_t n)
         records[i].line = (uint32_t)(i + 1);
         records[i].values = NULL;
     }
-    return (struct feed_batch){n, records};
+    return (struct feed_batch){.count = n, .records = records};
 }
 
 static void
