@@ -30,6 +30,7 @@
 
 #include "clock.h"
 #include "deadletter.h"
+#include "health.h"
 #include "log.h"
 #include "msg.h"
 #include "queue.h"
@@ -126,6 +127,9 @@ reply(struct pipeline *pl, const struct msg *m, const char *text, size_t len)
 {
     pl->source->plugin.desc->reply(pl->source_state, m->data, m->tag_len,
                                    text, len);
+    if (m->received_us != 0) {
+        stats_observe(STATS_ACK_DELAY, clock_us() - m->received_us);
+    }
 }
 
 static void
@@ -179,6 +183,7 @@ int
 pipeline_submit(struct pipeline *pl, const struct feed_request *req)
 {
     const struct feed_plugin *parser = pl->parser->plugin.desc;
+    uint64_t received_us = clock_us();
     char err[FEED_ERR_MAX] = "";
     struct feed_out out;
     struct msg *m;
@@ -200,6 +205,7 @@ pipeline_submit(struct pipeline *pl, const struct feed_request *req)
                   req->len);
         return -1;
     }
+    m->received_us = received_us;
     if (req->parts > 1) {
         refuse_now(pl, m, "multipart requests are not accepted", req->parts);
         msg_free(m);
@@ -382,14 +388,20 @@ reopen(struct worker *w)
     const struct feed_plugin *d = w->pl->sink->plugin.desc;
     char err[FEED_ERR_MAX];
 
+    health_connected(w->id, 0);
     if (d->close != NULL) {
         d->close(w->sink);
     }
     w->sink = NULL;
     for (;;) {
+        enum feed_result r;
+
         err[0] = '\0';
-        if (d->open(w->pl->sink->conf, &w->sink, err, sizeof err) ==
-            FEED_OK) {
+        health_call_begin(w->id, HEALTH_CALL_OPEN);
+        r = d->open(w->pl->sink->conf, &w->sink, err, sizeof err);
+        health_call_end(w->id);
+        if (r == FEED_OK) {
+            health_connected(w->id, 1);
             return;
         }
         streak_fail(w, "sink connect", err);
@@ -534,10 +546,13 @@ write_slice(struct worker *w, size_t first, size_t n)
             streak_fail(w, "sink write", "out of memory");
             continue;
         }
-        start = clock_ms();
+        health_call_begin(w->id, HEALTH_CALL_WRITE);
+        start = clock_us();
         r = d->write(w->sink, &batch, &bad, err, sizeof err);
+        /* Every outcome: a stuck write shows with its real duration. */
+        stats_commit_us(clock_us() - start);
+        health_call_end(w->id);
         if (r == FEED_OK) {
-            stats_commit_ms(clock_ms() - start);
             streak_end(w);
             finish(w, first, n, batch.count);
             return;
@@ -548,6 +563,7 @@ write_slice(struct worker *w, size_t first, size_t n)
                    err);
             return;
         }
+        health_connected(w->id, 0);
         streak_fail(w, "sink write", err);
         reopen(w);
     }
@@ -586,8 +602,11 @@ connect_first(struct worker *w)
         uint64_t now;
 
         err[0] = '\0';
+        health_call_begin(w->id, HEALTH_CALL_OPEN);
         r = d->open(pl->sink->conf, &w->sink, err, sizeof err);
+        health_call_end(w->id);
         if (r == FEED_OK) {
+            health_connected(w->id, 1);
             return 0;
         }
         now = clock_ms();
@@ -644,6 +663,7 @@ worker_main(void *arg)
         pthread_mutex_unlock(&w->lock);
         queue_done(&pl->queue);
     }
+    health_connected(w->id, 0);
     if (pl->sink->plugin.desc->close != NULL) {
         pl->sink->plugin.desc->close(w->sink);
     }
@@ -660,6 +680,7 @@ source_main(void *arg)
     if (pl->source_rc != 0) {
         log_error("source %s failed; stopping", stage_name(pl->source));
     }
+    health_source_bound(0);
     /* Workers finish what is queued, then end. */
     close_queue(pl);
     signal_fd(pl->done_fd);
@@ -715,6 +736,7 @@ pipeline_new(struct stage *source, struct stage *parser, struct stage *sink,
             goto fail;
         }
     }
+    health_reset(set->threads);
     source->pipeline = pl;
     return pl;
 
@@ -744,6 +766,7 @@ pipeline_open_source(struct pipeline *pl, char *err, size_t errlen)
                  why[0] != '\0' ? why : "cannot open");
         return -1;
     }
+    health_source_bound(1);
     return 0;
 }
 
@@ -810,6 +833,7 @@ void
 pipeline_stop(struct pipeline *pl)
 {
     atomic_store(&pl->stopping, 1);
+    health_stopping();
     signal_fd(pl->wake_fd);
 }
 
