@@ -214,11 +214,10 @@ quantile(const char *page, const char *name, double q, double total,
     len = strlen(prefix);
     while (line != NULL && *line != '\0' && total > 0) {
         if (strncmp(line, prefix, len) == 0) {
-            char *end;
-            double le = strtod(line + len, &end);
+            double le = strtod(line + len, NULL);
             const char *v = strstr(line, "} ");
-            if (end == line + len) {
-                *over = 1; /* +Inf */
+            if (strncmp(line + len, "+Inf\"", 5) == 0) {
+                *over = 1;
                 return -1;
             }
             if (v != NULL && strtod(v + 2, NULL) >= q * total) {

@@ -146,6 +146,7 @@ expect_eq "promtool check metrics reports nothing" "$out" ""
 out=$(fc -c "$A/feed.ini" stats 2>&1)
 rc=$?
 expect_eq "stats exits 0 while the daemon runs" "$rc" 0
+printf '%s\n' "$out" | sed 's/^/# /'
 expect_match "stats says the daemon is healthy" "$out" \
     "^feed-core [0-9.]+ at 127.0.0.1:$MPORT: healthy"
 expect_match "stats prints the accepted count" "$out" \

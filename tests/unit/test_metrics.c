@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -372,6 +373,138 @@ an_unreachable_listener_is_reported_as_down(void **state)
     fclose(out);
 }
 
+/* A fake listener: answers every connection with `text`, then closes. */
+struct fake {
+    int fd;
+    const char *text;
+    int connections;
+};
+
+static void *
+fake_serve(void *arg)
+{
+    struct fake *f = arg;
+
+    for (int i = 0; i < f->connections; i++) {
+        char buf[1024];
+        int c = accept(f->fd, NULL, NULL);
+        if (c == -1) {
+            break;
+        }
+        (void)!read(c, buf, sizeof buf);
+        (void)!write(c, f->text, strlen(f->text));
+        close(c);
+    }
+    return NULL;
+}
+
+/* Starts a fake listener; its address goes to spec. */
+static pthread_t
+fake_start(struct fake *f, const char *text, int connections, char *spec,
+           size_t len)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t alen = sizeof a;
+    pthread_t t;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    f->fd = socket(AF_INET, SOCK_STREAM, 0);
+    f->text = text;
+    f->connections = connections;
+    assert_int_equal(bind(f->fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(f->fd, 4), 0);
+    assert_int_equal(getsockname(f->fd, (struct sockaddr *)&a, &alen), 0);
+    snprintf(spec, len, "127.0.0.1:%u", ntohs(a.sin_port));
+    assert_int_equal(pthread_create(&t, NULL, fake_serve, f), 0);
+    return t;
+}
+
+static void
+an_answer_that_is_not_http_is_refused(void **state)
+{
+    struct fake f;
+    char spec[64];
+    char want[128];
+    char err[256] = "";
+    char body[256];
+    int status;
+    pthread_t t = fake_start(&f, "hello\n", 1, spec, sizeof spec);
+
+    (void)state;
+    assert_int_equal(scrape_get(spec, "/metrics", &status, body, sizeof body,
+                                err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s did not answer in HTTP", spec);
+    assert_string_equal(err, want);
+    pthread_join(t, NULL);
+    close(f.fd);
+}
+
+static void
+stats_refuses_metrics_that_are_not_200(void **state)
+{
+    struct fake f;
+    char spec[64];
+    char want[128];
+    char err[256] = "";
+    FILE *out = tmpfile();
+    pthread_t t = fake_start(&f, "HTTP/1.0 500 Oops\r\n\r\noops\n", 2,
+                             spec, sizeof spec);
+
+    (void)state;
+    assert_int_equal(scrape_print(spec, out, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s/metrics answered HTTP 500", spec);
+    assert_string_equal(err, want);
+    pthread_join(t, NULL);
+    close(f.fd);
+    fclose(out);
+}
+
+static void
+stats_prints_the_figures_as_a_table(void **state)
+{
+    struct metrics_sample s;
+    struct fake f;
+    char page[16384];
+    char text[17000];
+    char spec[64];
+    char want[256];
+    char err[256] = "";
+    char got[4096];
+    FILE *out = tmpfile();
+    size_t n;
+    pthread_t t;
+
+    (void)state;
+    known_sample(&s);
+    assert_true(metrics_render(&s, page, sizeof page) > 0);
+    snprintf(text, sizeof text, "HTTP/1.0 200 OK\r\n\r\n%s", page);
+    t = fake_start(&f, text, 2, spec, sizeof spec);
+    assert_int_equal(scrape_print(spec, out, err, sizeof err), 0);
+    pthread_join(t, NULL);
+    close(f.fd);
+    rewind(out);
+    n = fread(got, 1, sizeof got - 1, out);
+    got[n] = '\0';
+    fclose(out);
+    /* /healthz got the same page: not "ok", so unhealthy, with its line. */
+    snprintf(want, sizeof want, "feed-core 9.8.7 at %s: unhealthy: # HELP "
+             "feed_build_info The running feed-core's version.\n", spec);
+    assert_memory_equal(got, want, strlen(want));
+    assert_string_equal(got + strlen(want),
+        "messages received    11\n"
+        "messages accepted    7\n"
+        "messages rejected    4\n"
+        "rows committed       21\n"
+        "sink retries         2\n"
+        "dead_letter errors   1\n"
+        "peers refused        3\n"
+        "sink calls stalled   1\n"
+        "queue                5 of 100 records\n"
+        "workers connected    3 of 4\n"
+        "commit duration      4, mean 7.75 s, p50 <= 100 us, p99 > 30 s\n"
+        "ack delay            1, mean 12 s, p50 <= 30 s, p99 <= 30 s\n");
+}
+
 int
 main(void)
 {
@@ -385,6 +518,9 @@ main(void)
         cmocka_unit_test(the_listener_answers_metrics_healthz_and_404),
         cmocka_unit_test(a_port_in_use_fails_with_the_reason),
         cmocka_unit_test(an_unreachable_listener_is_reported_as_down),
+        cmocka_unit_test(an_answer_that_is_not_http_is_refused),
+        cmocka_unit_test(stats_refuses_metrics_that_are_not_200),
+        cmocka_unit_test(stats_prints_the_figures_as_a_table),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
