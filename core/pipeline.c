@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "config.h"
 #include "deadletter.h"
 #include "health.h"
 #include "log.h"
@@ -87,6 +88,7 @@ struct pipeline {
     atomic_int stopping;
     atomic_int abort_start; /* start failed: workers give up */
     atomic_uint reopen_gen; /* bumped by pipeline_reopen() (SIGHUP) */
+    struct config *fresh_config; /* guarded by reply_lock: for reopen() */
     unsigned source_reopen_seen; /* the source thread's own */
     /* The source thread's own: */
     size_t inflight; /* submitted and not yet answered and freed */
@@ -216,6 +218,11 @@ pipeline_submit(struct pipeline *pl, const struct feed_request *req)
         return -1;
     }
     m->received_us = received_us;
+    if (req->refuse != NULL) {
+        refuse_now(pl, m, req->refuse, req->parts);
+        msg_free(m);
+        return 0;
+    }
     if (req->parts > 1) {
         refuse_now(pl, m, "multipart requests are not accepted", req->parts);
         msg_free(m);
@@ -274,19 +281,42 @@ answer(struct pipeline *pl, struct msg *m)
     pl->inflight--;
 }
 
+/*
+ * The source's reopen(), with its section of the INI read again: getters
+ * work inside it; what they refuse is logged, and the plugin keeps what it
+ * had for those keys.
+ */
+static void
+reopen_source(struct pipeline *pl)
+{
+    struct stage *src = pl->source;
+    struct config *fresh;
+
+    pthread_mutex_lock(&pl->reply_lock);
+    fresh = pl->fresh_config;
+    pl->fresh_config = NULL;
+    pthread_mutex_unlock(&pl->reply_lock);
+    if (PLUGIN_HAS(src->plugin.desc, reopen)) {
+        src->config = fresh;
+        src->plugin.desc->reopen(&src->host, pl->source_state);
+        src->config = NULL;
+    }
+    if (fresh != NULL && config_errors(fresh) > 0) {
+        log_error("SIGHUP: %s; kept the old value", config_first_error(fresh));
+    }
+    config_free(fresh);
+}
+
 void
 pipeline_drain(struct pipeline *pl)
 {
-    const struct stage *src = pl->source;
     unsigned gen = atomic_load(&pl->reopen_gen);
     uint64_t count;
     struct msg *m;
 
     if (gen != pl->source_reopen_seen) {
         pl->source_reopen_seen = gen;
-        if (PLUGIN_HAS(src->plugin.desc, reopen)) {
-            src->plugin.desc->reopen(&src->host, pl->source_state);
-        }
+        reopen_source(pl);
     }
     /* Clear first: whatever arrives after the swap below signals again. */
     if (read(pl->wake_fd, &count, sizeof count) < 0) {
@@ -333,6 +363,59 @@ hand_back(struct pipeline *pl, struct msg *head, struct msg *tail)
     if (was_empty) {
         signal_fd(pl->wake_fd);
     }
+}
+
+/* The source's and the parser's host functions (see feed/plugin.h). */
+
+static struct pipeline *
+pipeline_of(const struct feed_host *h)
+{
+    return ((const struct stage *)h->core)->pipeline;
+}
+
+static int
+host_submit(const struct feed_host *h, const struct feed_request *req)
+{
+    return pipeline_submit(pipeline_of(h), req);
+}
+
+static int
+host_accepting(const struct feed_host *h)
+{
+    return pipeline_accepting(pipeline_of(h));
+}
+
+static int
+host_wake_fd(const struct feed_host *h)
+{
+    return pipeline_wake_fd(pipeline_of(h));
+}
+
+static void
+host_drain(const struct feed_host *h)
+{
+    pipeline_drain(pipeline_of(h));
+}
+
+static int
+host_finished(const struct feed_host *h)
+{
+    return pipeline_finished(pipeline_of(h));
+}
+
+/* Gives the source and the parser the functions of a running pipeline. */
+static void
+install_host(struct pipeline *pl)
+{
+    struct feed_host *h = &pl->source->host;
+
+    pl->source->pipeline = pl;
+    h->submit = host_submit;
+    h->accepting = host_accepting;
+    h->wake_fd = host_wake_fd;
+    h->drain = host_drain;
+    h->finished = host_finished;
+    pl->parser->host.emit = pipeline_emit;
 }
 
 /* ---------------------------------------------------------------------
@@ -826,7 +909,7 @@ pipeline_new(struct stage *source, struct stage *parser, struct stage *sink,
         }
     }
     health_reset(set->threads);
-    source->pipeline = pl;
+    install_host(pl);
     return pl;
 
 fail:
@@ -921,8 +1004,15 @@ fail:
 }
 
 void
-pipeline_reopen(struct pipeline *pl)
+pipeline_reopen(struct pipeline *pl, struct config *fresh)
 {
+    struct config *old;
+
+    pthread_mutex_lock(&pl->reply_lock);
+    old = pl->fresh_config;
+    pl->fresh_config = fresh;
+    pthread_mutex_unlock(&pl->reply_lock);
+    config_free(old); /* a SIGHUP the source has not seen yet */
     atomic_fetch_add(&pl->reopen_gen, 1);
     signal_fd(pl->wake_fd);
 }
@@ -963,25 +1053,25 @@ join_until(pthread_t t, uint64_t deadline_ms)
     return pthread_timedjoin_np(t, NULL, &ts) == 0 ? 0 : -1;
 }
 
-int
+enum pipeline_end
 pipeline_join(struct pipeline *pl, uint64_t deadline_ms)
 {
     if (pl->source_started) {
         if (join_until(pl->source_thread, deadline_ms) == -1) {
-            return -2;
+            return PIPELINE_STUCK;
         }
         pl->source_started = 0;
     }
     for (unsigned i = 0; i < pl->set.threads; i++) {
         if (pl->workers[i].started) {
             if (join_until(pl->workers[i].thread, deadline_ms) == -1) {
-                return -2;
+                return PIPELINE_STUCK;
             }
             pl->workers[i].started = 0;
         }
     }
     close_source(pl);
-    return pl->source_rc == 0 ? 0 : -1;
+    return pl->source_rc == 0 ? PIPELINE_ENDED : PIPELINE_SOURCE_FAILED;
 }
 
 static void
@@ -1053,6 +1143,7 @@ pipeline_free(struct pipeline *pl)
     if (pl->queue_ready) {
         queue_destroy(&pl->queue);
     }
+    config_free(pl->fresh_config);
     pthread_mutex_destroy(&pl->reply_lock);
     pthread_mutex_destroy(&pl->start_lock);
     pthread_cond_destroy(&pl->start_cond);

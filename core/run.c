@@ -201,6 +201,24 @@ reopen_files(void)
     }
 }
 
+/*
+ * SIGHUP: the INI is read again for the source, whose reopen() may re-read
+ * its keys (allow lists); sinks reopen their files. A file that cannot be
+ * read now leaves the source with what it has.
+ */
+static void
+reload(struct daemon *d)
+{
+    char err[FEED_ERR_MAX];
+    struct config *fresh = config_load(config_file(d->set->config), err,
+                                       sizeof err);
+
+    if (fresh == NULL) {
+        log_error("SIGHUP: %s; the source keeps its settings", err);
+    }
+    pipeline_reopen(d->pl, fresh);
+}
+
 static void
 handle_signal(struct daemon *d)
 {
@@ -216,7 +234,7 @@ handle_signal(struct daemon *d)
             break;
         case SIGHUP:
             reopen_files();
-            pipeline_reopen(d->pl);
+            reload(d);
             break;
         }
     }
@@ -307,11 +325,13 @@ supervise(struct daemon *d)
         begin_stop(d, "source ended");
     }
     switch (pipeline_join(d->pl, d->deadline_ms)) {
-    case -2:
+    case PIPELINE_STUCK:
         give_up(d);
         break;
-    case -1:
+    case PIPELINE_SOURCE_FAILED:
         return 1;
+    case PIPELINE_ENDED:
+        break;
     }
     log_info("%s", stats_line(0, line, sizeof line));
     return 0;
