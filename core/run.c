@@ -305,7 +305,28 @@ supervise(struct daemon *d)
     return 0;
 }
 
-/* Checks who to run as; errors are reported as config errors. */
+/*
+ * Refuses a pidfile folder others can write (they could plant a symbolic
+ * link or a pidfile of their own), as an error of the pidfile key.
+ */
+static int
+check_pidfile_dir(struct settings *s, const struct privs *p, FILE *errs)
+{
+    char err[FEED_ERR_MAX];
+
+    if (pidfile_check_dir(s->pidfile, p->change ? p->uid : geteuid(), err,
+                          sizeof err) == -1) {
+        config_error(s->config, "core", "pidfile", "%s", err);
+        config_print_errors(s->config, errs);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Checks who to run as, and that nobody else can write the pidfile's
+ * folder; errors are reported as config errors.
+ */
 static int
 resolve_privs(struct settings *s, struct privs *p, FILE *errs)
 {
@@ -318,6 +339,9 @@ resolve_privs(struct settings *s, struct privs *p, FILE *errs)
         config_error(s->config, "core",
                      key == PRIVS_KEY_GROUP ? "group" : "user", "%s", err);
         config_print_errors(s->config, errs);
+        return -1;
+    }
+    if (check_pidfile_dir(s, p, errs) == -1) {
         return -1;
     }
     return warn;
@@ -433,6 +457,10 @@ run_start(struct settings *s, int foreground)
     if (pidfile_mkdir(s->pidfile, privs.change ? privs.uid : (uid_t)-1,
                       privs.gid, err, sizeof err) == -1) {
         fprintf(stderr, "feed-core: %s\n", err);
+        return 1;
+    }
+    /* Again, now that it exists: it may have been made meanwhile. */
+    if (check_pidfile_dir(s, &privs, stderr) == -1) {
         return 1;
     }
     d.pid_fd = acquire(s->pidfile, &holder, err, sizeof err);
