@@ -129,6 +129,65 @@ out=$(timeout 60 "$FEED_CORE" -c "$D/feed.ini" start 2>&1)
 expect_eq "FIFO plugin: start exits 1 (124: it hung)" "$?" 1
 expect_eq "FIFO plugin: start says the same" "$out" "$want"
 
+# --- start while a stop is still draining ----------------------------------
+# Every sink write is retried (retry_count), so a request stays in flight
+# and the stop drains until stop_timeout (3 s), when the daemon gives up.
+D=$T/drain
+write_ini "$D/feed.ini" "$P" "retry_count = 1000000" "stop_timeout = 3"
+sed -i 's/^stop_timeout = 5$//' "$D/feed.ini"
+out=$(start_daemon "$D/feed.ini")
+expect_eq "draining: the daemon starts" "$?" 0
+old=$(daemon_pid "$D/feed.ini")
+printf '1,1,1' >"$T/trade"
+"$ZSEND" -e "tcp://127.0.0.1:$P" -t 20000 "$T/trade" >"$T/drain.reply" &
+client=$!
+wait_until 20 grep -q "worker 1: sink write failed, retrying" "$D/feed.log"
+expect_eq "draining: the request is in flight" "$?" 0
+fc -c "$D/feed.ini" stop >"$T/drain.stop" 2>&1 &
+stopper=$!
+wait_until 20 grep -qx stopping "$D/run/feed.pid"
+expect_eq "draining: the daemon says it is stopping" "$?" 0
+out=$(start_daemon "$D/feed.ini" 2>&1)
+expect_eq "draining: start exits 0" "$?" 0
+new=$(daemon_pid "$D/feed.ini")
+expect_eq "draining: start waited for the old daemon, then started" "$out" \
+    "$(printf 'feed-core (pid %s) is stopping; waiting for it to exit\nfeed-core started (pid %s)' "$old" "$new")"
+check "draining: the old daemon is gone" process_gone "$old"
+out=$(fc -c "$D/feed.ini" status)
+expect_eq "draining: the new daemon runs" "$out" \
+    "feed-core is running (pid $new)"
+wait "$stopper"
+expect_eq "draining: the stop says the old daemon gave up (exit 1)" "$?" 1
+wait "$client"
+fc -c "$D/feed.ini" stop >/dev/null
+expect_eq "draining: the new daemon stops cleanly" "$?" 0
+
+# --- SIGTERM during start-up is honoured at once ---------------------------
+# The sink refuses to open (a transient failure), which start retries for
+# 10 s; a SIGTERM meanwhile ends the start-up then and there.
+D=$T/early
+write_ini "$D/feed.ini" "$P" "open_fail = transient"
+start_daemon "$D/feed.ini" >"$T/early.out" 2>&1 &
+starter=$!
+wait_until 20 grep -q "sink not ready, retrying for up to 10 s" "$D/feed.log"
+expect_eq "early stop: the daemon is retrying its sink" "$?" 0
+out=$(fc -c "$D/feed.ini" status)
+pid=${out##*pid }
+pid=${pid%)}
+t0=$(date +%s%N)
+kill -TERM "$pid"
+wait "$starter"
+rc=$?
+note "start ended $((($(date +%s%N) - t0) / 1000000)) ms after SIGTERM"
+expect_eq "early stop: start exits 1" "$rc" 1
+expect_eq "early stop: start says it was stopped" "$(cat "$T/early.out")" \
+    "feed-core: stopped by SIGTERM during start-up"
+check "early stop: the daemon has exited" process_gone "$pid"
+check "early stop: the log says so" grep -q \
+    "info: SIGTERM during start-up: stopping" "$D/feed.log"
+out=$(fc -c "$D/feed.ini" status)
+expect_eq "early stop: status is 3 afterwards" "$?" 3
+
 # --- dead_letter on a full disk holds whole lines only ---------------------
 D=$T/full
 write_ini "$D/feed.ini" "$P"

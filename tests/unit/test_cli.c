@@ -1034,6 +1034,57 @@ check_and_start_refuse_a_pidfile_folder_others_can_write(void **state)
 }
 
 static void
+start_while_a_daemon_is_running_says_so_and_starts_nothing(void **state)
+{
+    const char *csv = csv_trade_or_skip();
+    char pidfile[PATH_MAX];
+    struct holder h;
+    struct result r;
+    char *want;
+
+    (void)state;
+    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
+    h = start_holder(pidfile, WRITE_OWN_PID, NULL, 0);
+    r = cli("-c", pipeline_config(user_line(), csv, ""), "start", NULL);
+    assert_int_equal(r.rc, 0);
+    want = format("feed-core is already running (pid %ld)\n", (long)h.pid);
+    assert_string_equal(r.out, want);
+    assert_string_equal(r.err, "");
+    assert_true(WIFEXITED(stop_holder(&h)));
+    free(want);
+    result_free(&r);
+}
+
+static void
+start_waits_for_a_stopping_daemon_and_says_when_it_does_not_go(void **state)
+{
+    const char *csv = csv_trade_or_skip();
+    char pidfile[PATH_MAX];
+    struct holder h;
+    struct result r;
+    char *want;
+
+    (void)state;
+    /* It says it is stopping, and never goes: start gives up after 1+5 s. */
+    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
+    h = start_holder(pidfile, WRITE_OWN_PID, "stopping", 0);
+    want = format("%sstop_timeout = 1\n", user_line());
+    r = cli("-c", pipeline_config(want, csv, ""), "start", NULL);
+    free(want);
+    assert_int_equal(r.rc, 1);
+    want = format("feed-core (pid %ld) is stopping; waiting for it to exit\n",
+                  (long)h.pid);
+    assert_string_equal(r.out, want);
+    free(want);
+    want = format("feed-core: pid %ld is still stopping after 6 s; not "
+                  "started\n", (long)h.pid);
+    assert_string_equal(r.err, want);
+    assert_true(WIFEXITED(stop_holder(&h)));
+    free(want);
+    result_free(&r);
+}
+
+static void
 check_with_an_unreadable_config_is_1(void **state)
 {
     struct result r = cli("-c", scratch_path("none.ini"), "check", NULL);
@@ -1158,6 +1209,8 @@ main(void)
         T(check_reports_every_mistake_at_once),
         T(check_as_root_requires_a_user),
         T(check_and_start_refuse_a_pidfile_folder_others_can_write),
+        T(start_while_a_daemon_is_running_says_so_and_starts_nothing),
+        T(start_waits_for_a_stopping_daemon_and_says_when_it_does_not_go),
         T(check_with_an_unreadable_config_is_1),
         T(plugins_lists_the_plugin_dir_of_the_config),
         T(plugins_of_a_folder_of_good_plugins_returns_0),
