@@ -28,10 +28,12 @@
 
 #include <feed/plugin.h>
 
+#include "trust.h"
+
 /* A statement is sent once it holds this many rows or bytes of SQL. */
 #define CHUNK_ROWS 1000
 #define CHUNK_BYTES (1024 * 1024)
-/* Seconds a query may wait on the network before the server counts as lost. */
+/* Seconds a write may wait on the network before the server counts as lost. */
 #define NET_TIMEOUT_S 30
 /* The longest identifier MariaDB accepts. */
 #define NAME_MAX_LEN 64
@@ -59,7 +61,6 @@ struct fconf {
     const char *hostname;
     const char *socket; /* NULL: connect over TCP to hostname:port */
     const char *user;
-    const char *password;
     const char *database;
     const char *table;
     char where[320]; /* "host:port" or the socket path, for messages */
@@ -67,6 +68,7 @@ struct fconf {
     long long connect_timeout_s;
     long long lock_wait_timeout_s;
     int mark;
+    struct trust trust; /* password, TLS, read_timeout */
     /* Indexes of the fields in a record's values. */
     int ticket;
     int login;
@@ -148,6 +150,8 @@ static const struct {
     {ER_NO_SUCH_TABLE, EC_OPERATOR},
     {ER_BAD_FIELD_ERROR, EC_OPERATOR},
     {CR_UNKNOWN_HOST, EC_OPERATOR},
+    /* TLS refused (certificate, name, settings): never retried in plain. */
+    {CR_SSL_CONNECTION_ERROR, EC_OPERATOR},
     /* A value the column cannot hold exactly. */
     {ER_WARN_DATA_OUT_OF_RANGE, EC_DATA},
     {ER_DATA_OUT_OF_RANGE, EC_DATA},
@@ -256,7 +260,7 @@ read_keys(const struct feed_host *host, struct fconf *c)
     bad |= host->conf_int(host, "port", 3306, 1, 65535, &c->port);
     bad |= read_socket(host, &c->socket);
     bad |= host->conf_string(host, "user", NULL, &c->user);
-    bad |= host->conf_string(host, "password", "", &c->password);
+    bad |= trust_read_keys(host, &c->trust);
     bad |= host->conf_string(host, "database", NULL, &c->database);
     bad |= host->conf_string(host, "table", "fee", &c->table);
     bad |= host->conf_enum(host, "mark", marks, MARK_UPDATE, &c->mark);
@@ -309,6 +313,7 @@ fee_configure(const struct feed_host *host, char *err, size_t errlen)
     return c;
 
 fail:
+    trust_free(&c->trust);
     free(c);
     return NULL;
 }
@@ -317,7 +322,12 @@ fail:
 static void
 fee_unconfigure(void *conf)
 {
-    free(conf);
+    struct fconf *c = conf;
+
+    if (c != NULL) {
+        trust_free(&c->trust);
+    }
+    free(c);
 }
 
 static void
@@ -409,23 +419,28 @@ connect_db(struct fsink *s, char *err, size_t errlen)
         return FEED_RETRY;
     }
     mysql_options(s->db, MYSQL_OPT_CONNECT_TIMEOUT, &connect_s);
-    mysql_options(s->db, MYSQL_OPT_READ_TIMEOUT, &net_s);
     mysql_options(s->db, MYSQL_OPT_WRITE_TIMEOUT, &net_s);
     /* A silent reconnect would lose the transaction and the session. */
     mysql_options(s->db, MYSQL_OPT_RECONNECT, &reconnect);
     mysql_options(s->db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    if (trust_apply(&c->trust, s->db, err, errlen) == -1) {
+        return FEED_FAIL;
+    }
     /*
      * No CLIENT_FOUND_ROWS: an unchanged duplicate must count 0 rows.
      * CLIENT_MULTI_STATEMENTS: a batch's statements go in one round trip
      * (every value in them has been checked to be a number).
      */
     if (mysql_real_connect(s->db, c->socket != NULL ? "localhost" : c->hostname,
-                           c->user, c->password, c->database,
+                           c->user, c->trust.password, c->database,
                            (unsigned int)c->port, c->socket,
                            CLIENT_MULTI_STATEMENTS) == NULL) {
         snprintf(err, errlen, "cannot connect to %s: %s", c->where,
                  mysql_error(s->db));
         return open_outcome(mysql_errno(s->db));
+    }
+    if (trust_check(&c->trust, s->db, c->where, err, errlen) == -1) {
+        return FEED_FAIL;
     }
     return FEED_OK;
 }

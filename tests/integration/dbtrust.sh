@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# dbtrust.sh - what mysql_fee believes about its database, end to end: the
+# real daemon against a private MariaDB that speaks TLS and refuses plain
+# connections (require_secure_transport), with certificates made here.
+#
+# TLS: verify_identity (the default once ssl_ca is set) books trades; a CA
+# that did not sign the server's certificate, and ssl_mode = disabled, fail
+# `start` at once with the reason. Passwords: a password_file holding
+# blanks and " ;" works; one the group can read fails `check` naming
+# FILE:LINE and the key; password_credential reads $CREDENTIALS_DIRECTORY.
+# No password ever shows in start's output, the log or the process title.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pipeline_lib.sh"
+. "$SRC_ROOT/tests/lib/tls.sh"
+
+K=$T/tls
+if ! tls_make "$K"; then
+    fail "test certificates are made with openssl"
+    finish
+fi
+# TLS files are read at each connect, by the run user.
+chmod 755 "$K"
+if [ "$(id -u)" -eq 0 ]; then
+    chown nobody "$K/client-key.pem"
+fi
+
+MARIADB_EXTRA_ARGS="--ssl-ca=$K/ca.pem --ssl-cert=$K/server-cert.pem"
+MARIADB_EXTRA_ARGS+=" --ssl-key=$K/server-key.pem --require-secure-transport=ON"
+start_database
+expect_eq "the private MariaDB speaks TLS" \
+    "$(sql "SELECT @@have_ssl, @@require_secure_transport")" $'YES\t1'
+
+# A password with every blank and comment character the INI cannot hold.
+PW='  p ;w# x  '
+sql "CREATE USER 'pw'@'127.0.0.1' IDENTIFIED BY '$PW';
+     GRANT ALL ON example.* TO 'pw'@'127.0.0.1';"
+
+# trade DIR TICKET: sends one trade to DIR's daemon; prints the reply.
+trade() {
+    printf '%s,7,1.5\n' "$2" >"$1/trade.$2"
+    "$ZSEND" -e "tcp://127.0.0.1:$(cat "$1/port")" "$1/trade.$2" | cut -f2
+}
+
+# daemon DIR SINK-EXTRA: a config in DIR for the private MariaDB.
+daemon() {
+    local port
+    port=$(free_port)
+    write_ini "$1" "$port" "" "" "$2"
+    echo "$port" >"$1/port"
+}
+
+# without_password DIR: drops the password line write_ini wrote.
+without_password() {
+    sed -i '/^password = /d' "$1/feed.ini"
+}
+
+# no_password_shown WHAT DIR PID: the password is in neither DIR's log nor
+# the process title of PID (which must be running).
+no_password_shown() {
+    if [ -z "$3" ] || ! tr '\0' ' ' <"/proc/$3/cmdline" >"$2/cmdline"; then
+        fail "$1: the daemon's process title can be read"
+        return
+    fi
+    if grep -qF "p ;w#" "$2/feed.log" "$2/cmdline"; then
+        fail "$1: the password is in neither the log nor the process title"
+    else
+        pass "$1: the password is in neither the log nor the process title"
+    fi
+}
+
+# start_fails WHAT DIR REGEX: start fails, saying REGEX; the daemon is gone.
+start_fails() {
+    local out rc t0
+    t0=$(now_ms)
+    out=$(start_daemon "$2/feed.ini" 2>&1)
+    rc=$?
+    note "$1: start took $(($(now_ms) - t0)) ms: $out"
+    expect_eq "$1: start fails" "$rc" 1
+    expect_match "$1: start names the reason" "$out" "$3"
+    if grep -qiE "retry|retrying" <<<"$out"; then
+        fail "$1: start does not retry"
+    else
+        pass "$1: start does not retry"
+    fi
+    expect_eq "$1: nothing runs" "$(fc -c "$2/feed.ini" status >/dev/null 2>&1;
+        echo $?)" 3
+}
+
+# --- verify_identity: the default once ssl_ca is set ---------------------
+A=$T/verify
+daemon "$A" "ssl_ca = $K/ca.pem
+ssl_cert = $K/client-cert.pem
+ssl_key = $K/client-key.pem"
+# The server refuses plain connections: a connection made is encrypted.
+if start_ok "verify_identity: start succeeds" "$A/feed.ini"; then
+    expect_eq "verify_identity: a trade gets TRUE" "$(trade "$A" 7100001)" TRUE
+    expect_eq "verify_identity: its row is there, status Y" \
+        "$(sql "SELECT login, volume, status FROM fee WHERE ticket = 7100001")" \
+        $'7\t1.5000\tY'
+fi
+fc -c "$A/feed.ini" stop >/dev/null
+
+# --- a CA that did not sign the server's certificate ---------------------
+B=$T/wrongca
+daemon "$B" "ssl_ca = $K/other-ca.pem"
+start_fails "a wrong CA" "$B" "TLS/SSL error|certificate"
+
+# --- plain text against a server that requires TLS -----------------------
+C=$T/plain
+daemon "$C" "ssl_mode = disabled"
+start_fails "ssl_mode = disabled" "$C" "cannot connect to 127.0.0.1:$MARIADB_PORT: "
+
+# --- password_file: blanks and " ;" are part of the password -------------
+D=$T/pwfile
+daemon "$D" "ssl_ca = $K/ca.pem
+password_file = secret/db.pass"
+without_password "$D"
+sed -i 's/^user = www$/user = pw/' "$D/feed.ini"
+mkdir -p "$D/secret"
+printf '%s\nsecond line\n' "$PW" >"$D/secret/db.pass"
+chmod 600 "$D/secret/db.pass"
+check "password_file: check passes" fc -c "$D/feed.ini" check
+if start_ok "password_file: start succeeds" "$D/feed.ini"; then
+    expect_eq "password_file: a trade gets TRUE" "$(trade "$D" 7200001)" TRUE
+    expect_eq "password_file: its row is there" \
+        "$(sql "SELECT COUNT(*) FROM fee WHERE ticket = 7200001")" 1
+    no_password_shown "password_file" "$D" "$(daemon_pid "$D/feed.ini")"
+fi
+fc -c "$D/feed.ini" stop >/dev/null
+
+# --- a password file the group can read: refused by check and start ------
+chmod 640 "$D/secret/db.pass"
+line=$(grep -n '^password_file' "$D/feed.ini" | cut -d: -f1)
+out=$(fc -c "$D/feed.ini" check 2>&1)
+expect_eq "a group-readable password_file: check fails" "$?" 1
+expect_match "a group-readable password_file: FILE:LINE and the key" "$out" \
+    "^$D/feed.ini:$line: \[sink\] password_file: $D/secret/db.pass can be read by group or others \(mode 0640\)"
+start_fails "a group-readable password_file" "$D" "password_file: .*can be read by group or others"
+chmod 600 "$D/secret/db.pass"
+
+# --- password_credential: systemd's LoadCredential= ----------------------
+E=$T/cred
+daemon "$E" "ssl_ca = $K/ca.pem
+password_credential = db.pass"
+without_password "$E"
+sed -i 's/^user = www$/user = pw/' "$E/feed.ini"
+mkdir -p "$T/credentials"
+printf '%s' "$PW" >"$T/credentials/db.pass"
+chmod 400 "$T/credentials/db.pass"
+line=$(grep -n '^password_credential' "$E/feed.ini" | cut -d: -f1)
+out=$(env -u CREDENTIALS_DIRECTORY "$FEED_CORE" -c "$E/feed.ini" check 2>&1)
+expect_eq "password_credential without CREDENTIALS_DIRECTORY: check fails" \
+    "$?" 1
+expect_match "password_credential without CREDENTIALS_DIRECTORY: the reason" \
+    "$out" "^$E/feed.ini:$line: \[sink\] password_credential: \\\$CREDENTIALS_DIRECTORY is not set"
+if CREDENTIALS_DIRECTORY=$T/credentials start_ok \
+    "password_credential: start succeeds" "$E/feed.ini"; then
+    expect_eq "password_credential: a trade gets TRUE" \
+        "$(trade "$E" 7300001)" TRUE
+    expect_eq "password_credential: its row is there" \
+        "$(sql "SELECT COUNT(*) FROM fee WHERE ticket = 7300001")" 1
+    no_password_shown "password_credential" "$E" "$(daemon_pid "$E/feed.ini")"
+fi
+fc -c "$E/feed.ini" stop >/dev/null
+
+# --- a certificate for another name --------------------------------------
+MARIADB_EXTRA_ARGS=${MARIADB_EXTRA_ARGS//server-/wrong-name-}
+if ! mariadb_restart; then
+    fail "MariaDB restarts with a certificate for another name"
+    finish
+fi
+F=$T/wrongname
+daemon "$F" "ssl_ca = $K/ca.pem"
+start_fails "verify_identity, a certificate for another name" "$F" \
+    "cannot connect to 127.0.0.1:$MARIADB_PORT: TLS/SSL error: "
+# required encrypts but checks no certificate (documented as such).
+G=$T/required
+daemon "$G" "ssl_mode = required"
+if start_ok "ssl_mode = required: start succeeds" "$G/feed.ini"; then
+    expect_eq "ssl_mode = required: a trade gets TRUE" \
+        "$(trade "$G" 7400001)" TRUE
+fi
+fc -c "$G/feed.ini" stop >/dev/null
+
+# --- a server without TLS: no fall back to plain text --------------------
+MARIADB_EXTRA_ARGS=""
+if ! mariadb_restart; then
+    fail "MariaDB restarts without TLS"
+    finish
+fi
+expect_eq "the private MariaDB now has no TLS" "$(sql "SELECT @@have_ssl")" \
+    DISABLED
+start_fails "ssl_mode = required, a server without TLS" "$G" \
+    "connection to 127.0.0.1:$MARIADB_PORT has no TLS cipher although ssl_mode = required; refusing plain text"
+start_fails "verify_identity, a server without TLS" "$A" \
+    "127.0.0.1:$MARIADB_PORT.*(TLS|SSL)"
+H=$T/plainok
+daemon "$H" ""
+if start_ok "ssl_mode unset, no TLS keys: plain text works" "$H/feed.ini"; then
+    expect_eq "plain text: a trade gets TRUE" "$(trade "$H" 7500001)" TRUE
+fi
+fc -c "$H/feed.ini" stop >/dev/null
+
+finish
