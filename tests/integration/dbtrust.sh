@@ -8,7 +8,8 @@
 # `start` at once with the reason. Passwords: a password_file holding
 # blanks and " ;" works; one the group can read fails `check` naming
 # FILE:LINE and the key; password_credential reads $CREDENTIALS_DIRECTORY.
-# No password ever shows in start's output, the log or the process title.
+# No password ever shows in the log or the process title. read_timeout:
+# a server that stops answering (SIGSTOP) is a lost connection, retried.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pipeline_lib.sh"
 . "$SRC_ROOT/tests/lib/tls.sh"
@@ -195,9 +196,25 @@ start_fails "ssl_mode = required, a server without TLS" "$G" \
 start_fails "verify_identity, a server without TLS" "$A" \
     "127.0.0.1:$MARIADB_PORT.*(TLS|SSL)"
 H=$T/plainok
-daemon "$H" ""
+daemon "$H" "read_timeout = 1"
 if start_ok "ssl_mode unset, no TLS keys: plain text works" "$H/feed.ini"; then
     expect_eq "plain text: a trade gets TRUE" "$(trade "$H" 7500001)" TRUE
+
+    # --- read_timeout: a server that stops answering is a lost connection
+    # (the default of 30 s would not show within the deadline below).
+    mariadb_pause
+    printf '7500002,7,1.5\n' >"$H/trade.7500002"
+    "$ZSEND" -t 120000 -e "tcp://127.0.0.1:$(cat "$H/port")" \
+        "$H/trade.7500002" >"$H/reply.7500002" &
+    zpid=$!
+    check "read_timeout = 1: a silent server is a lost connection, retried" \
+        wait_until 20 grep -q "failed, retrying: .*Lost connection" "$H/feed.log"
+    mariadb_resume
+    reap 90 "$zpid"
+    expect_eq "read_timeout: the trade gets TRUE once the server is back" \
+        "$(cut -f2 "$H/reply.7500002")" TRUE
+    expect_eq "read_timeout: one row for it" \
+        "$(sql "SELECT COUNT(*) FROM fee WHERE ticket = 7500002")" 1
 fi
 fc -c "$H/feed.ini" stop >/dev/null
 
