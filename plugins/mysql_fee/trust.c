@@ -108,9 +108,10 @@ read_ssl_mode(const struct feed_host *host, struct trust *t)
         return -1;
     }
     if (raw[0] == '\0') {
-        mode = t->ssl_ca != NULL     ? TRUST_SSL_VERIFY_IDENTITY
-               : t->ssl_cert != NULL ? TRUST_SSL_REQUIRED
-                                     : TRUST_SSL_DISABLED;
+        mode = t->ssl_ca != NULL ? TRUST_SSL_VERIFY_IDENTITY
+               : t->ssl_cert != NULL || t->ssl_key != NULL
+                   ? TRUST_SSL_REQUIRED
+                   : TRUST_SSL_DISABLED;
     } else if (host->conf_enum(host, "ssl_mode", ssl_modes, 0, &mode) == -1) {
         return -1;
     }

@@ -173,6 +173,53 @@ if CREDENTIALS_DIRECTORY=$T/credentials start_ok \
 fi
 fc -c "$E/feed.ini" stop >/dev/null
 
+# --- contradictions are configuration errors, FILE:LINE and the key -----
+# bad_config WHAT KEY REASON SINK-EXTRA: check fails naming KEY's line.
+bad_config() {
+    local dir=$T/bad.$KEY_N out line
+    KEY_N=$((KEY_N + 1))
+    daemon "$dir" "$4"
+    line=$(grep -n "^$2 *=" "$dir/feed.ini" | tail -n 1 | cut -d: -f1)
+    out=$(fc_check "$dir/feed.ini" 2>&1)
+    expect_eq "$1: check fails" "$?" 1
+    expect_eq "$1: the reason, at FILE:LINE" "$out" \
+        "$dir/feed.ini:$line: [sink] $2: $3"
+}
+KEY_N=0
+bad_config "password and password_file" password_file \
+    "set only one of password, password_file and password_credential" \
+    "password_file = $D/secret/db.pass"
+bad_config "password and password_credential" password_credential \
+    "set only one of password, password_file and password_credential" \
+    "password_credential = db.pass"
+bad_config "ssl_mode = disabled with ssl_ca" ssl_mode \
+    "is disabled, but ssl_ca, ssl_cert or ssl_key is set" \
+    "ssl_ca = $K/ca.pem
+ssl_mode = disabled"
+bad_config "verify_identity without ssl_ca" ssl_mode \
+    "verify_identity needs ssl_ca (the CA that signed the server's certificate)" \
+    "ssl_mode = verify_identity"
+bad_config "ssl_cert without ssl_key" ssl_cert \
+    "ssl_cert and ssl_key go together" "ssl_cert = $K/client-cert.pem"
+bad_config "ssl_key without ssl_cert" ssl_key \
+    "ssl_cert and ssl_key go together" "ssl_key = $K/client-key.pem"
+bad_config "an unknown ssl_mode" ssl_mode \
+    '"on" is not one of disabled, required or verify_identity' \
+    "ssl_mode = on"
+
+# --- a TLS file the run user cannot read: start names it at once --------
+if [ "$(id -u)" -eq 0 ]; then
+    chown root "$K/client-key.pem"
+    daemon "$T/unreadable" "ssl_ca = $K/ca.pem
+ssl_cert = $K/client-cert.pem
+ssl_key = $K/client-key.pem"
+    start_fails "an ssl_key the run user cannot read" "$T/unreadable" \
+        "cannot read ssl_key $K/client-key.pem: Permission denied \(the run user must be able to\)"
+    chown nobody "$K/client-key.pem"
+else
+    note "not root: the unreadable ssl_key case needs another run user"
+fi
+
 # --- a certificate for another name --------------------------------------
 MARIADB_EXTRA_ARGS=${MARIADB_EXTRA_ARGS//server-/wrong-name-}
 if ! mariadb_restart; then
