@@ -91,10 +91,9 @@ fail:
 static void
 jsonl_unconfigure(const struct feed_host *host, void *conf)
 {
-    (void)host;
-
     struct jconf *c = conf;
 
+    (void)host;
     if (c != NULL) {
         pthread_mutex_destroy(&c->append_lock);
         free(c);
@@ -135,10 +134,9 @@ jsonl_open(const struct feed_host *host, void *conf, void **state, char *err,
 static void
 jsonl_close(const struct feed_host *host, void *state)
 {
-    (void)host;
-
     struct jsink *s = state;
 
+    (void)host;
     if (s != NULL) {
         close(s->fd);
         free(s->buf);
