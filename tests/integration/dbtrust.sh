@@ -4,12 +4,16 @@
 # connections (require_secure_transport), with certificates made here.
 #
 # TLS: verify_identity (the default once ssl_ca is set) books trades; a CA
-# that did not sign the server's certificate, and ssl_mode = disabled, fail
-# `start` at once with the reason. Passwords: a password_file holding
-# blanks and " ;" works; one the group can read fails `check` naming
-# FILE:LINE and the key; password_credential reads $CREDENTIALS_DIRECTORY.
-# No password ever shows in the log or the process title. read_timeout:
-# a server that stops answering (SIGSTOP) is a lost connection, retried.
+# that did not sign the server's certificate, a certificate for another
+# name, ssl_mode = disabled, a TLS file the run user cannot read, and (the
+# server restarted without TLS) required or verify_identity all fail
+# `start` at once with the reason; `required` takes any certificate.
+# Passwords: a password_file holding blanks and " ;" works; one the group
+# can read fails `check` naming FILE:LINE and the key; password_credential
+# reads $CREDENTIALS_DIRECTORY. No password ever shows in the log or the
+# process title. Every contradiction between the keys is a config error.
+# read_timeout: a server that stops answering (SIGSTOP) is a lost
+# connection, retried, and the trade commits once it is back.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pipeline_lib.sh"
 . "$SRC_ROOT/tests/lib/tls.sh"
