@@ -1018,6 +1018,19 @@ pipeline_reopen(struct pipeline *pl, struct config *fresh)
 }
 
 void
+pipeline_cancel_start(struct pipeline *pl, const char *why)
+{
+    /* Workers retrying their first connection give up at their next step. */
+    atomic_store(&pl->abort_start, 1);
+    pthread_mutex_lock(&pl->start_lock);
+    if (pl->failed++ == 0) {
+        snprintf(pl->start_err, sizeof pl->start_err, "%s", why);
+    }
+    pthread_cond_signal(&pl->start_cond);
+    pthread_mutex_unlock(&pl->start_lock);
+}
+
+void
 pipeline_stop(struct pipeline *pl)
 {
     atomic_store(&pl->stopping, 1);
