@@ -185,8 +185,7 @@ prepare_session(struct fsink *s, char *err, size_t errlen)
             -1 ||
         mysql_autocommit(s->db, 0) != 0) {
         snprintf(err, errlen, "cannot set up the session on %s: %s",
-                 c->hosts[s->at].where,
-                 mysql_error(s->db));
+                 c->hosts[s->at].where, mysql_error(s->db));
         return open_failure(s);
     }
     snprintf(sql, sizeof sql,
