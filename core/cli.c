@@ -213,9 +213,9 @@ cmd_stats(struct settings *s)
     int rc;
 
     if (s->metrics == NULL) {
-        fprintf(stderr, "feed-core: stats needs [core] metrics = "
-                "ADDRESS:PORT in %s: it reads the running daemon's metrics "
-                "listener\n", config_file(s->config));
+        fprintf(stderr,
+                "feed-core: stats needs [core] metrics = ADDRESS:PORT in %s: it reads the running daemon's metrics listener\n",
+                config_file(s->config));
         return 1;
     }
     rc = scrape_print(s->metrics, stdout, err, sizeof err);

@@ -466,7 +466,7 @@ configure_defaults_to_the_fee_table_and_mark_update(void **state)
     assert_int_equal(c->nhosts, 1);
     assert_string_equal(c->hosts[0].where, "127.0.0.1:3306");
     assert_string_equal(c->table, "fee");
-    assert_string_equal(c->password, "");
+    assert_string_equal(c->trust.password, "");
     assert_int_equal(c->mark, MARK_UPDATE);
     assert_int_equal(c->connect_timeout_s, 5);
     assert_int_equal(c->lock_wait_timeout_s, 10);
