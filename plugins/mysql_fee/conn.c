@@ -198,8 +198,7 @@ prepare_session(struct fsink *s, char *err, size_t errlen)
             -1 ||
         mysql_autocommit(s->db, 0) != 0) {
         snprintf(err, errlen, "cannot set up the session on %s: %s",
-                 c->hosts[s->at].where,
-                 mysql_error(s->db));
+                 c->hosts[s->at].where, mysql_error(s->db));
         return open_failure(s);
     }
     snprintf(sql, sizeof sql,
@@ -333,7 +332,8 @@ fail:
  * from the worker's place: a host that fails for a reason of its own
  * (EC_NEXT_HOST) is passed over; any other failure ends the walk, as with
  * one host. FEED_OK with *out set (the caller frees it with
- * conn_close()); otherwise the reason in err (the last host's).
+ * conn_close()); otherwise the reason in err (the last host's, and how
+ * many failed when every host of a list did).
  */
 enum feed_result
 conn_open(const struct feed_host *host, const struct fconf *c,
@@ -363,6 +363,12 @@ conn_open(const struct feed_host *host, const struct fconf *c,
         }
         leave(p, at, err);
         retry |= r == FEED_RETRY;
+    }
+    if (c->nhosts > 1 && strlen(err) < errlen) {
+        size_t len = strlen(err);
+
+        snprintf(err + len, errlen - len, " (all %zu hosts failed)",
+                 c->nhosts);
     }
     return retry ? FEED_RETRY : FEED_FAIL;
 }
