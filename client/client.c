@@ -360,6 +360,15 @@ feed_client_endpoint(const struct feed_client *c)
 }
 
 FEED_CLIENT_PUBLIC void
+feed_client_set_endpoint(struct feed_client *c, size_t index)
+{
+    if (c->current != index % c->ep.n) {
+        close_socket(c);
+        c->current = index % c->ep.n;
+    }
+}
+
+FEED_CLIENT_PUBLIC void
 feed_client_stop(struct feed_client *c)
 {
     atomic_store(&c->stop, true);

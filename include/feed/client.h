@@ -157,6 +157,14 @@ const char *
 feed_client_endpoint(const struct feed_client *client);
 
 /*
+ * Makes the client's next attempt go to endpoint number index (from 0,
+ * modulo the list's length) of its list, so that many clients of one list
+ * can start on different endpoints.
+ */
+void
+feed_client_set_endpoint(struct feed_client *client, size_t index);
+
+/*
  * Asks the client to give up early: a send in progress finishes its
  * current attempt (it gets its reply or its timeout) and is not sent
  * again; later sends make one attempt each. Meant for a program that is

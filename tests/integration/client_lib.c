@@ -193,6 +193,11 @@ client_fails_over_to_the_second_endpoint_when_the_first_is_dead(void **state)
     assert_int_equal(feed_client_send(c, "1,2,3", 5, text, sizeof text),
                      FEED_CLIENT_TRUE);
     assert_int_equal(feed_client_attempts(c), 1);
+    /* Told where to start, it starts there. */
+    feed_client_set_endpoint(c, 2);
+    assert_string_equal(feed_client_endpoint(c), dead_ep);
+    feed_client_set_endpoint(c, 1);
+    assert_string_equal(feed_client_endpoint(c), echo_ep);
     feed_client_free(c);
 }
 

@@ -41,7 +41,8 @@ for f in "$BINDIR/feed-core" "$BINDIR/feed-send" \
     "$DATADIR/doc/feed-core/writing-plugins.md" \
     "$DATADIR/doc/feed-core/feed-send.md" \
     "$SYSCONFDIR/logrotate.d/feed-core" "$MANDIR/man8/feed-core.8" \
-    "$MANDIR/man5/feed.ini.5"; do
+    "$MANDIR/man5/feed.ini.5" "$MANDIR/man3/feed_client.3" \
+    "$INCLUDEDIR/feed/client.h" "$LIBDIR/pkgconfig/feed-client.pc"; do
     check "installs $f" test -f "$DEST$f"
 done
 UNIT=$(find "$DEST" -path '*/systemd/system/feed-core.service')
@@ -54,6 +55,9 @@ check "the installed feed.ini is conf/feed.ini" \
 FC=$DEST$BINDIR/feed-core
 FEED_CORE=$FC # lib.sh's start_daemon and cleanup use the installed one
 FEED_SEND=$DEST$BINDIR/feed-send
+# feed-send links libfeed-client, installed in the DESTDIR's libdir: the
+# loader looks there only when told (the real libdir is on its path).
+export LD_LIBRARY_PATH=$DEST$LIBDIR
 out=$("$FC" --version)
 expect_eq "the installed feed-core runs" "$out" \
     "feed-core $VERSION (plugin ABI 1)"
@@ -230,7 +234,8 @@ expect_eq "plugins names the refused file and both ABI versions" \
     "feed-core: plugin bad_abi: $T/pd/bad_abi.so was built for plugin ABI 99, this feed-core speaks ABI 1"
 
 # --- the man pages and the unit ---------------------------------------------
-for page in "$MANDIR/man8/feed-core.8" "$MANDIR/man5/feed.ini.5"; do
+for page in "$MANDIR/man8/feed-core.8" "$MANDIR/man5/feed.ini.5" \
+    "$MANDIR/man3/feed_client.3"; do
     out=$(mandoc -Tlint -W warning "$DEST$page" 2>&1)
     expect_eq "mandoc -Tlint finds nothing in $(basename "$page")" "$out" ""
     out=$(MANWIDTH=80 man --warnings -l "$DEST$page" 2>&1 >/dev/null)
