@@ -154,9 +154,8 @@ make(struct feed_client **client, const char *const *lists, size_t n,
     }
     atomic_init(&c->stop, false);
     for (size_t i = 0; i < n; i++) {
-        int rc = lists[i] != NULL ? endpoints_add(&c->ep, lists[i], err,
-                                                  errlen)
-                                  : 0;
+        int rc =
+            lists[i] != NULL ? endpoints_add(&c->ep, lists[i], err, errlen) : 0;
 
         if (rc == -2) {
             snprintf(err, errlen, "out of memory");
@@ -187,9 +186,8 @@ feed_client_new(struct feed_client **client, const char *endpoints,
 }
 
 FEED_CLIENT_PUBLIC enum feed_client_status
-feed_client_new_array(struct feed_client **client,
-                      const char *const *endpoints, size_t n, void *zmq_ctx,
-                      char *err, size_t errlen)
+feed_client_new_array(struct feed_client **client, const char *const *endpoints,
+                      size_t n, void *zmq_ctx, char *err, size_t errlen)
 {
     return make(client, endpoints, n, zmq_ctx, err, errlen);
 }
@@ -210,8 +208,8 @@ feed_client_free(struct feed_client *c)
 }
 
 FEED_CLIENT_PUBLIC enum feed_client_status
-feed_client_set_timeout(struct feed_client *c, int timeout_ms,
-                        unsigned retries, char *err, size_t errlen)
+feed_client_set_timeout(struct feed_client *c, int timeout_ms, unsigned retries,
+                        char *err, size_t errlen)
 {
     if (timeout_ms < 1) {
         snprintf(err, errlen, "a timeout must be at least 1 ms, not %d",
@@ -316,15 +314,15 @@ attempt(struct feed_client *c, const void *msg, size_t len, char *text,
 }
 
 FEED_CLIENT_PUBLIC enum feed_client_status
-feed_client_send(struct feed_client *c, const void *msg, size_t len,
-                 char *text, size_t textlen)
+feed_client_send(struct feed_client *c, const void *msg, size_t len, char *text,
+                 size_t textlen)
 {
     enum feed_client_status status;
 
     for (c->attempts = 1;; c->attempts++) {
         if (c->sock == NULL) {
-            c->sock = open_socket(c, c->ep.item[c->current], &status, text,
-                                  textlen);
+            c->sock =
+                open_socket(c, c->ep.item[c->current], &status, text, textlen);
             if (c->sock == NULL) {
                 return status;
             }

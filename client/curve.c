@@ -49,12 +49,12 @@ feed_client_set_curve(struct feed_client *c, const char *server_public,
         snprintf(err, errlen, "this libzmq has no CURVE");
         return FEED_CLIENT_BAD_KEY;
     }
-    if (decode("the server's public key", server_public, raw, err,
-               errlen) == -1 ||
-        decode("the client's public key", client_public, raw, err,
-               errlen) == -1 ||
-        decode("the client's secret key", client_secret, raw, err,
-               errlen) == -1) {
+    if (decode("the server's public key", server_public, raw, err, errlen) ==
+            -1 ||
+        decode("the client's public key", client_public, raw, err, errlen) ==
+            -1 ||
+        decode("the client's secret key", client_secret, raw, err, errlen) ==
+            -1) {
         return FEED_CLIENT_BAD_KEY;
     }
     /* A pair that does not match would fail the handshake: a timeout. */
@@ -77,8 +77,7 @@ feed_client_set_curve(struct feed_client *c, const char *server_public,
 }
 
 int
-curve_apply(const struct feed_client *c, void *sock, char *err,
-            size_t errlen)
+curve_apply(const struct feed_client *c, void *sock, char *err, size_t errlen)
 {
     if (!c->curve) {
         return 0;

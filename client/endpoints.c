@@ -30,8 +30,7 @@ append(struct endpoints *ep, const char *s, size_t len)
 }
 
 int
-endpoints_add(struct endpoints *ep, const char *list, char *err,
-              size_t errlen)
+endpoints_add(struct endpoints *ep, const char *list, char *err, size_t errlen)
 {
     const char *p = list;
 

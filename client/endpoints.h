@@ -16,12 +16,10 @@ struct endpoints {
  * around each allowed). Returns 0, -1 with the reason in err when an item
  * is empty, or -2 when memory runs out. endpoints_free releases ep.
  */
-int
-endpoints_add(struct endpoints *ep, const char *list, char *err,
-              size_t errlen);
+int endpoints_add(struct endpoints *ep, const char *list, char *err,
+                  size_t errlen);
 
 /* Releases the list; takes a zeroed one too. */
-void
-endpoints_free(struct endpoints *ep);
+void endpoints_free(struct endpoints *ep);
 
 #endif

@@ -24,15 +24,13 @@ struct hist {
 };
 
 /* Counts one latency of us microseconds. Any thread may call it. */
-void
-hist_add(struct hist *h, unsigned long long us);
+void hist_add(struct hist *h, unsigned long long us);
 
 /*
  * The latency in milliseconds under which ppm millionths of the counted
  * values fell; 0 before the first. The counts may move meanwhile (a
  * progress line reads them live).
  */
-double
-hist_percentile(struct hist *h, unsigned long long ppm);
+double hist_percentile(struct hist *h, unsigned long long ppm);
 
 #endif

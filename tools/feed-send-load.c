@@ -186,8 +186,8 @@ acked_note(struct client *cl, unsigned long long ticket)
 
 /* Prints one of the first REFUSALS_SHOWN refusals, with its tickets. */
 static void
-show_refusal(struct load *ld, unsigned long long m,
-             enum feed_client_status st, const char *text)
+show_refusal(struct load *ld, unsigned long long m, enum feed_client_status st,
+             const char *text)
 {
     const char *clear = ld->tty ? "\r\033[K" : "";
     const char *false_ = st == FEED_CLIENT_FALSE ? "FALSE " : "";
@@ -381,7 +381,8 @@ print_summary(struct load *ld, double seconds)
     printf("seconds=%.3f msgs_per_s=%.1f rows_per_s=%.1f ", seconds, per_s,
            per_s * (double)o->lines);
     printf("p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f\n",
-           hist_percentile(&ld->hist, 500000), hist_percentile(&ld->hist, 990000),
+           hist_percentile(&ld->hist, 500000),
+           hist_percentile(&ld->hist, 990000),
            hist_percentile(&ld->hist, 999000));
 }
 
@@ -555,4 +556,3 @@ fail:
     load_free(ld);
     return rc;
 }
-

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "feed-send.h"
+#include "number.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
 #define DEFAULT_RETRIES 3
@@ -86,34 +87,13 @@ options_usage(FILE *out, bool full)
     }
 }
 
-/* Parses a decimal in [min, max] into *out; -1 for anything else. */
-static int
-parse_ull(const char *s, unsigned long long min, unsigned long long max,
-          unsigned long long *out)
-{
-    char *end;
-    unsigned long long v;
-
-    /* strtoull takes spaces and a sign, which are not numbers here. */
-    if (*s < '0' || *s > '9') {
-        return -1;
-    }
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max) {
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* Sets *out from an option's value, or says what it should have been. */
 static int
 number(const char *name, const char *arg, unsigned long long min,
        unsigned long long max, unsigned long long *out, char *err,
        size_t errlen)
 {
-    if (parse_ull(arg, min, max, out) == -1) {
+    if (number_parse(arg, min, max, out) == -1) {
         snprintf(err, errlen,
                  "%s wants a whole number from %llu to %llu, not \"%s\"", name,
                  min, max, arg);
@@ -216,25 +196,41 @@ load_option(struct options *o, int c, const char *arg, char *err, size_t errlen)
     case OPT_TICKET_BASE:
         return number("--ticket-base", arg, 0, ULLONG_MAX, &o->ticket_base, err,
                       errlen);
-    case OPT_ACKED:
-        o->acked = arg;
-        return 0;
-    case OPT_PAYLOAD:
-        o->payload = arg;
-        return 0;
     }
     snprintf(err, errlen, "unknown option %d", c);
     return -1;
+}
+
+/* Where an option whose value is kept as given goes; NULL for others. */
+static const char **
+text_field(struct options *o, int c)
+{
+    switch (c) {
+    case 'e':
+        return &o->endpoints;
+    case OPT_SERVER_KEY:
+        return &o->server_key;
+    case OPT_KEY:
+        return &o->key;
+    case OPT_ACKED:
+        return &o->acked;
+    case OPT_PAYLOAD:
+        return &o->payload;
+    }
+    return NULL;
 }
 
 /* Applies one option; returns -1 with the reason in err. */
 static int
 set_option(struct options *o, int c, const char *arg, char *err, size_t errlen)
 {
-    switch (c) {
-    case 'e':
-        o->endpoints = arg;
+    const char **text = text_field(o, c);
+
+    if (text != NULL) {
+        *text = arg;
         return 0;
+    }
+    switch (c) {
     case 'n':
         o->send_only = "-n";
         return number("-n", arg, 1, MAX_LINES, &o->lines, err, errlen);
@@ -249,12 +245,6 @@ set_option(struct options *o, int c, const char *arg, char *err, size_t errlen)
     case 'v':
         o->send_only = "-v";
         o->verbose = true;
-        return 0;
-    case OPT_SERVER_KEY:
-        o->server_key = arg;
-        return 0;
-    case OPT_KEY:
-        o->key = arg;
         return 0;
     case OPT_LOAD:
         o->mode = MODE_LOAD;

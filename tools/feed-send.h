@@ -63,16 +63,14 @@ struct options {
 };
 
 /* Reads the command line into o. On PARSED_BAD, err says why. */
-enum parsed
-options_parse(int argc, char **argv, struct options *o, char *err,
-              size_t errlen);
+enum parsed options_parse(int argc, char **argv, struct options *o, char *err,
+                          size_t errlen);
 
 /*
  * Prints the synopsis and, with full, what each option means: --help
  * gets it all, a usage error only the synopsis.
  */
-void
-options_usage(FILE *out, bool full);
+void options_usage(FILE *out, bool full);
 
 /*
  * Makes the client of o's endpoints, timeout, retries and keys, sharing
@@ -80,17 +78,14 @@ options_usage(FILE *out, bool full);
  * index of the list. Returns NULL with the reason in err;
  * feed_client_free releases it.
  */
-struct feed_client *
-conn_open(const struct options *o, void *ctx, size_t index, char *err,
-          size_t errlen);
+struct feed_client *conn_open(const struct options *o, void *ctx, size_t index,
+                              char *err, size_t errlen);
 
 /* Send mode: the lines of a file or stdin. Returns the exit status. */
-int
-file_run(const struct options *o);
+int file_run(const struct options *o);
 
 /* Load mode: made-up trades from many clients. Returns the exit status. */
-int
-load_run(const struct options *o);
+int load_run(const struct options *o);
 
 /* Microseconds on CLOCK_MONOTONIC: immune to clock steps. */
 static inline long long

@@ -78,26 +78,25 @@ struct feed_client;
  * feed_client_free), or BAD_ENDPOINT, NO_MEMORY or ERROR with *client
  * NULL and the reason in err.
  */
-enum feed_client_status
-feed_client_new(struct feed_client **client, const char *endpoints,
-                void *zmq_ctx, char *err, size_t errlen);
+enum feed_client_status feed_client_new(struct feed_client **client,
+                                        const char *endpoints, void *zmq_ctx,
+                                        char *err, size_t errlen);
 
 /*
  * feed_client_new() for an array of n endpoints; each item may itself be
  * a comma-separated list.
  */
-enum feed_client_status
-feed_client_new_array(struct feed_client **client,
-                      const char *const *endpoints, size_t n, void *zmq_ctx,
-                      char *err, size_t errlen);
+enum feed_client_status feed_client_new_array(struct feed_client **client,
+                                              const char *const *endpoints,
+                                              size_t n, void *zmq_ctx,
+                                              char *err, size_t errlen);
 
 /*
  * Ends a client: closes its socket (a request without its reply is
  * dropped) and, if the client made its own ZeroMQ context, ends that.
  * Takes NULL.
  */
-void
-feed_client_free(struct feed_client *client);
+void feed_client_free(struct feed_client *client);
 
 /*
  * Sets how long one attempt waits for its reply (timeout_ms, at least 1)
@@ -105,9 +104,10 @@ feed_client_free(struct feed_client *client);
  * for none). Returns FEED_CLIENT_TRUE, or FEED_CLIENT_ERROR with the
  * reason in err when timeout_ms is below 1.
  */
-enum feed_client_status
-feed_client_set_timeout(struct feed_client *client, int timeout_ms,
-                        unsigned retries, char *err, size_t errlen);
+enum feed_client_status feed_client_set_timeout(struct feed_client *client,
+                                                int timeout_ms,
+                                                unsigned retries, char *err,
+                                                size_t errlen);
 
 /*
  * Turns CURVE on, from Z85 keys (40 characters each): the server's public
@@ -117,10 +117,11 @@ feed_client_set_timeout(struct feed_client *client, int timeout_ms,
  * Returns FEED_CLIENT_TRUE, or FEED_CLIENT_BAD_KEY with the reason in err
  * (the client is unchanged).
  */
-enum feed_client_status
-feed_client_set_curve(struct feed_client *client, const char *server_public,
-                      const char *client_public, const char *client_secret,
-                      char *err, size_t errlen);
+enum feed_client_status feed_client_set_curve(struct feed_client *client,
+                                              const char *server_public,
+                                              const char *client_public,
+                                              const char *client_secret,
+                                              char *err, size_t errlen);
 
 /*
  * Sends one message of len bytes (the lines of one or more trades, joined
@@ -138,31 +139,28 @@ feed_client_set_curve(struct feed_client *client, const char *server_public,
  * Only FEED_CLIENT_TRUE means the message was booked. After a TIMEOUT the
  * message may or may not have been booked: sending it again is safe.
  */
-enum feed_client_status
-feed_client_send(struct feed_client *client, const void *msg, size_t len,
-                 char *text, size_t textlen);
+enum feed_client_status feed_client_send(struct feed_client *client,
+                                         const void *msg, size_t len,
+                                         char *text, size_t textlen);
 
 /*
  * How many times the last feed_client_send() sent its message (1 when
  * the first attempt got a reply).
  */
-unsigned
-feed_client_attempts(const struct feed_client *client);
+unsigned feed_client_attempts(const struct feed_client *client);
 
 /*
  * The endpoint the client's next attempt goes to. The string belongs to
  * the client and lives as long as it does.
  */
-const char *
-feed_client_endpoint(const struct feed_client *client);
+const char *feed_client_endpoint(const struct feed_client *client);
 
 /*
  * Makes the client's next attempt go to endpoint number index (from 0,
  * modulo the list's length) of its list, so that many clients of one list
  * can start on different endpoints.
  */
-void
-feed_client_set_endpoint(struct feed_client *client, size_t index);
+void feed_client_set_endpoint(struct feed_client *client, size_t index);
 
 /*
  * Asks the client to give up early: a send in progress finishes its
@@ -170,12 +168,10 @@ feed_client_set_endpoint(struct feed_client *client, size_t index);
  * again; later sends make one attempt each. Meant for a program that is
  * stopping. Safe from any thread and from a signal handler.
  */
-void
-feed_client_stop(struct feed_client *client);
+void feed_client_stop(struct feed_client *client);
 
 /* A short name for a status ("TRUE", "timeout", ...); never NULL. */
-const char *
-feed_client_status_name(enum feed_client_status status);
+const char *feed_client_status_name(enum feed_client_status status);
 
 #ifdef __cplusplus
 }

@@ -159,8 +159,7 @@ client_cuts_the_reason_to_the_buffer(void **state)
     assert_int_equal(feed_client_send(c, "bad", 3, text, sizeof text),
                      FEED_CLIENT_FALSE);
     assert_string_equal(text, "line");
-    assert_int_equal(feed_client_send(c, "bad", 3, NULL, 0),
-                     FEED_CLIENT_FALSE);
+    assert_int_equal(feed_client_send(c, "bad", 3, NULL, 0), FEED_CLIENT_FALSE);
     feed_client_free(c);
 }
 
@@ -209,9 +208,9 @@ client_takes_an_array_of_lists(void **state)
     char text[64];
 
     (void)state;
-    assert_int_equal(feed_client_new_array(&c, list, 2, NULL, text,
-                                           sizeof text),
-                     FEED_CLIENT_TRUE);
+    assert_int_equal(
+        feed_client_new_array(&c, list, 2, NULL, text, sizeof text),
+        FEED_CLIENT_TRUE);
     assert_int_equal(feed_client_set_timeout(c, FAST_MS, 2, NULL, 0),
                      FEED_CLIENT_TRUE);
     assert_int_equal(feed_client_send(c, "1,2,3", 5, text, sizeof text),
@@ -259,9 +258,9 @@ client_refuses_endpoints_zeromq_refuses(void **state)
     char err[256];
 
     (void)state;
-    assert_int_equal(feed_client_new(&c, "tcp://nowhere", NULL, err,
-                                     sizeof err),
-                     FEED_CLIENT_BAD_ENDPOINT);
+    assert_int_equal(
+        feed_client_new(&c, "tcp://nowhere", NULL, err, sizeof err),
+        FEED_CLIENT_BAD_ENDPOINT);
     assert_null(c);
     assert_string_equal(err,
                         "cannot connect to tcp://nowhere: Invalid argument");
@@ -467,10 +466,10 @@ client_refuses_keys_that_are_not_keys(void **state)
     (void)state;
     assert_int_equal(zmq_curve_keypair(pub, sec), 0);
     assert_int_equal(zmq_curve_keypair(pub2, sec2), 0);
-    assert_int_equal(feed_client_set_curve(c, "abc", pub, sec, err,
-                                           sizeof err),
+    assert_int_equal(feed_client_set_curve(c, "abc", pub, sec, err, sizeof err),
                      FEED_CLIENT_BAD_KEY);
-    assert_string_equal(err, "the server's public key has 3 characters, not 40");
+    assert_string_equal(err,
+                        "the server's public key has 3 characters, not 40");
     assert_int_equal(feed_client_set_curve(c, pub, NULL, sec, err, sizeof err),
                      FEED_CLIENT_BAD_KEY);
     assert_string_equal(err, "the client's public key is missing");
