@@ -93,7 +93,8 @@ read_group(struct sender *s, char *err, size_t errlen)
 
 /*
  * Sends the message of the n lines just read and prints its outcome,
- * unless it is TRUE. Returns -1 only on an error, with the reason in err.
+ * unless it is TRUE. Returns -1 only on an error (the client's, or stdout's),
+ * with the reason in err.
  */
 static int
 send_one(struct sender *s, struct feed_client *c, long n, char *err,
@@ -126,7 +127,15 @@ send_one(struct sender *s, struct feed_client *c, long n, char *err,
         /* A reply is printed as it came: FALSE and its reason. */
         printf("message %llu (lines %llu-%llu): %s%s\n", k, first, last,
                st == FEED_CLIENT_FALSE ? "FALSE " : "", text);
-        fflush(stdout);
+        /*
+         * An outcome that cannot be shown ends the run. The error is
+         * cleared once it is in err, so that main does not report it again.
+         */
+        if (fflush(stdout) == EOF) {
+            snprintf(err, errlen, "cannot write stdout: %s", strerror(errno));
+            clearerr(stdout);
+            return -1;
+        }
     }
     return 0;
 }

@@ -305,6 +305,26 @@ client_says_why_a_terminated_context_cannot_send(void **state)
 }
 
 static void
+client_says_why_it_cannot_wait_once_its_context_ends(void **state)
+{
+    void *ctx = zmq_ctx_new();
+    struct feed_client *c = NULL;
+    char text[128];
+
+    (void)state;
+    assert_int_equal(feed_client_new(&c, echo_ep, ctx, text, sizeof text),
+                     FEED_CLIENT_TRUE);
+    assert_int_equal(feed_client_send(c, "1,2,3", 5, text, sizeof text),
+                     FEED_CLIENT_TRUE);
+    zmq_ctx_shutdown(ctx);
+    assert_int_equal(feed_client_send(c, "1,2,3", 5, text, sizeof text),
+                     FEED_CLIENT_ERROR);
+    assert_string_equal(text, "cannot wait for a reply: Context was terminated");
+    feed_client_free(c);
+    zmq_ctx_term(ctx);
+}
+
+static void
 status_names_read_as_words(void **state)
 {
     (void)state;
@@ -552,6 +572,7 @@ main(int argc, char **argv)
         cmocka_unit_test(client_refuses_endpoints_zeromq_refuses),
         cmocka_unit_test(client_refuses_a_timeout_below_one_ms),
         cmocka_unit_test(client_says_why_a_terminated_context_cannot_send),
+        cmocka_unit_test(client_says_why_it_cannot_wait_once_its_context_ends),
         cmocka_unit_test(status_names_read_as_words),
         cmocka_unit_test(client_speaks_curve_with_the_right_server_key),
         cmocka_unit_test(client_without_curve_gets_nothing_from_a_curve_server),
