@@ -75,6 +75,34 @@ expect_eq "pkg-config --cflags feed-plugin names the installed header" \
 expect_eq "pkg-config names the plugin folder as plugindir" \
     "$(pkg-config --variable=plugindir feed-plugin)" "$DEST$PLUGINDIR"
 
+# --- libfeed-client builds, links and runs from the install ----------------
+cat >"$T/fc.c" <<'C'
+#include <stdio.h>
+#include <feed/client.h>
+
+int
+main(void)
+{
+    struct feed_client *c;
+    char err[128];
+
+    if (feed_client_new(&c, "tcp://127.0.0.1:1", NULL, err, sizeof err) !=
+        FEED_CLIENT_TRUE) {
+        puts(err);
+        return 1;
+    }
+    feed_client_free(c);
+    puts(feed_client_status_name(FEED_CLIENT_TIMEOUT));
+    return 0;
+}
+C
+# shellcheck disable=SC2046 # pkg-config's words are meant to split
+cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags feed-client) \
+    -o "$T/fc" "$T/fc.c" $(pkg-config --libs feed-client) >"$T/fc.log" 2>&1
+expect_eq "a client builds with pkg-config feed-client" "$?" 0
+expect_eq "and runs against the installed libfeed-client" "$("$T/fc")" \
+    "timeout"
+
 # --- the example builds out of tree, against the install only -------------
 EX=$T/jsonl_sink
 cp -r "$SRC_ROOT/examples/jsonl_sink" "$EX"
