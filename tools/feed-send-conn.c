@@ -24,6 +24,10 @@ conn_open(const struct options *o, void *ctx, size_t index, char *err,
                                 err, errlen) != FEED_CLIENT_TRUE) {
         goto fail;
     }
+    if (o->key != NULL && feed_client_load_curve(c, o->server_key, o->key, err,
+                                                 errlen) != FEED_CLIENT_TRUE) {
+        goto fail;
+    }
     feed_client_set_endpoint(c, index);
     return c;
 

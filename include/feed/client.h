@@ -14,7 +14,7 @@
  * trade twice. After a success the client stays with the endpoint that
  * answered.
  *
- * With CURVE keys (feed_client_set_curve) the
+ * With CURVE keys (feed_client_set_curve, feed_client_load_curve) the
  * connection is encrypted and the server authenticates the client by its
  * public key.
  *
@@ -122,6 +122,19 @@ enum feed_client_status feed_client_set_curve(struct feed_client *client,
                                               const char *client_public,
                                               const char *client_secret,
                                               char *err, size_t errlen);
+
+/*
+ * Turns CURVE on from certificate files in the text format of czmq's
+ * zcert and pyzmq's zmq.auth (what `feed-core keygen` writes):
+ * server_cert is the server's public certificate (NAME.key), client_cert
+ * the client's secret certificate (NAME.key_secret, which group and
+ * others must not be able to read). Returns as feed_client_set_curve(),
+ * the reason naming the file.
+ */
+enum feed_client_status feed_client_load_curve(struct feed_client *client,
+                                               const char *server_cert,
+                                               const char *client_cert,
+                                               char *err, size_t errlen);
 
 /*
  * Sends one message of len bytes (the lines of one or more trades, joined

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -319,7 +320,8 @@ client_says_why_it_cannot_wait_once_its_context_ends(void **state)
     zmq_ctx_shutdown(ctx);
     assert_int_equal(feed_client_send(c, "1,2,3", 5, text, sizeof text),
                      FEED_CLIENT_ERROR);
-    assert_string_equal(text, "cannot wait for a reply: Context was terminated");
+    assert_string_equal(text,
+                        "cannot wait for a reply: Context was terminated");
     feed_client_free(c);
     zmq_ctx_term(ctx);
 }
@@ -473,6 +475,60 @@ client_without_curve_gets_nothing_from_a_curve_server(void **state)
     curve_server_stop(&s);
 }
 
+/* Writes a zcert certificate: the public key, and the secret one if any. */
+static void
+write_cert(const char *path, const char *pub, const char *sec)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fprintf(f, "metadata\n    name = \"test\"\ncurve\n");
+    fprintf(f, "    public-key = \"%s\"\n", pub);
+    if (sec != NULL) {
+        fprintf(f, "    secret-key = \"%s\"\n", sec);
+    }
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(path, sec != NULL ? 0600 : 0644), 0);
+}
+
+static void
+client_loads_its_curve_keys_from_certificates(void **state)
+{
+    struct curve_server s = {0};
+    char dir[] = "/tmp/client_lib.XXXXXX";
+    char server_cert[64];
+    char client_cert[64];
+    char pub[41];
+    char sec[41];
+    char text[256];
+    struct feed_client *c;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(server_cert, sizeof server_cert, "%s/server.key", dir);
+    snprintf(client_cert, sizeof client_cert, "%s/me.key_secret", dir);
+    curve_server_start(&s, true);
+    assert_int_equal(zmq_curve_keypair(pub, sec), 0);
+    write_cert(server_cert, s.public, NULL);
+    write_cert(client_cert, pub, sec);
+    c = client_for(s.endpoint, 10000, 0);
+    assert_int_equal(
+        feed_client_load_curve(c, server_cert, client_cert, text, sizeof text),
+        FEED_CLIENT_TRUE);
+    assert_int_equal(feed_client_send(c, "1,2,3", 5, text, sizeof text),
+                     FEED_CLIENT_TRUE);
+    assert_int_equal(
+        feed_client_load_curve(c, server_cert, NULL, text, sizeof text),
+        FEED_CLIENT_BAD_KEY);
+    assert_string_equal(
+        text, "CURVE needs the server's certificate and the client's");
+    feed_client_free(c);
+    curve_server_stop(&s);
+    unlink(server_cert);
+    unlink(client_cert);
+    rmdir(dir);
+}
+
 static void
 client_refuses_keys_that_are_not_keys(void **state)
 {
@@ -576,6 +632,7 @@ main(int argc, char **argv)
         cmocka_unit_test(status_names_read_as_words),
         cmocka_unit_test(client_speaks_curve_with_the_right_server_key),
         cmocka_unit_test(client_without_curve_gets_nothing_from_a_curve_server),
+        cmocka_unit_test(client_loads_its_curve_keys_from_certificates),
         cmocka_unit_test(client_refuses_keys_that_are_not_keys),
         cmocka_unit_test(client_reads_a_reply_of_several_frames_to_its_end),
     };
