@@ -57,6 +57,15 @@ sed 's/^/#   /' "$T/lib.log"
 expect_eq "the trade booked after failing over reached the sink twice" \
     "$(records 910001)" 2
 
+# A daemon that takes connections but does not answer (SIGSTOP): the
+# client times out after its retries.
+pid=$(daemon_pid "$INI")
+kill -STOP "$pid"
+"$CLIENT_LIB" stopped "$EP" >"$T/lib.log" 2>&1
+expect_eq "libfeed-client times out on a daemon that does not answer" "$?" 0
+kill -CONT "$pid"
+sed 's/^/#   /' "$T/lib.log"
+
 # --- feed-send ----------------------------------------------------------------
 printf '910010,7,1.5\n910011,7,2.5\n' >"$T/two.csv"
 out=$("$FEED_SEND" -v -t 1000 -e "$DEAD_EP, $EP" "$T/two.csv" 2>&1)

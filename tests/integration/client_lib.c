@@ -1,10 +1,11 @@
 /*
  * client_lib.c - libfeed-client against real ZeroMQ servers.
  *
- * usage: client_lib                 against feed_send_echo ($FEED_SEND_ECHO,
- *                                   started here) and a CURVE server of
- *                                   its own (a ROUTER thread)
- *        client_lib daemon ENDPOINT against a running feed-core
+ * usage: client_lib                  against feed_send_echo ($FEED_SEND_ECHO,
+ *                                    started here) and a CURVE server of
+ *                                    its own (a ROUTER thread)
+ *        client_lib daemon ENDPOINT  against a running feed-core
+ *        client_lib stopped ENDPOINT against a feed-core stopped by SIGSTOP
  *
  * The echo server answers TRUE, or "FALSE line 1: test" to a body starting
  * with "bad". A dead endpoint is a loopback port nobody listens on.
@@ -612,6 +613,21 @@ daemon_reason_is_copied_out(void **state)
     feed_client_free(c);
 }
 
+/* Run with the daemon stopped (SIGSTOP): it takes connections, no reply. */
+static void
+stopped_daemon_times_the_client_out(void **state)
+{
+    struct feed_client *c = client_for(daemon_ep, 300, 1);
+    char text[128];
+
+    (void)state;
+    assert_int_equal(feed_client_send(c, "910004,7,1.5", 12, text, sizeof text),
+                     FEED_CLIENT_TIMEOUT);
+    assert_string_equal(text, "no reply after 2 attempts");
+    assert_int_equal(feed_client_attempts(c), 2);
+    feed_client_free(c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -641,6 +657,14 @@ main(int argc, char **argv)
         cmocka_unit_test(daemon_reason_is_copied_out),
     };
 
+    const struct CMUnitTest stopped[] = {
+        cmocka_unit_test(stopped_daemon_times_the_client_out),
+    };
+
+    if (argc == 3 && strcmp(argv[1], "stopped") == 0) {
+        snprintf(daemon_ep, sizeof daemon_ep, "%s", argv[2]);
+        return cmocka_run_group_tests_name("stopped", stopped, NULL, NULL);
+    }
     if (argc == 3 && strcmp(argv[1], "daemon") == 0) {
         snprintf(daemon_ep, sizeof daemon_ep, "%s", argv[2]);
         snprintf(dead_ep, sizeof dead_ep, "tcp://127.0.0.1:%d", free_port());
