@@ -25,8 +25,9 @@ usage_error() {
     expect_eq "usage error ($*): exit 2" "$rc" 2
     expect_eq "usage error ($*): says why" "$(head -n 1 <<<"$out")" \
         "feed-send: $what"
-    expect_match "usage error ($*): shows the synopsis" "$out" \
-        "^feed-send: .*"$'\n'"usage: feed-send "
+    expect_eq "usage error ($*): shows the synopsis" \
+        "$(sed -n 2p <<<"$out")" \
+        "usage: feed-send [-e ENDPOINT] [-n LINES] [-t TIMEOUT_MS]"
 }
 
 # --- the command line -----------------------------------------------------------
