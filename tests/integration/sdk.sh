@@ -97,7 +97,10 @@ main(void)
 }
 C
 # shellcheck disable=SC2046 # pkg-config's words are meant to split
-cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags feed-client) \
+# A sanitized build installs a sanitized library: its user must be too.
+san=""
+case "${FEED_SANITIZE:-none}" in none) ;; *) san="-fsanitize=$FEED_SANITIZE" ;; esac
+cc -std=c11 -Wall -Wextra -Werror $san $(pkg-config --cflags feed-client) \
     -o "$T/fc" "$T/fc.c" $(pkg-config --libs feed-client) >"$T/fc.log" 2>&1
 expect_eq "a client builds with pkg-config feed-client" "$?" 0
 expect_eq "and runs against the installed libfeed-client" "$("$T/fc")" \
