@@ -66,9 +66,9 @@ zcert_check_name(const char *name, char *err, size_t errlen)
 
         /* The name reaches logs, JSON and metric labels unescaped. */
         if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '/') {
-            snprintf(err, errlen,
-                     "name may hold only printable ASCII other than "
-                     "'\"', '\\\\' and '/'");
+            snprintf(
+                err, errlen,
+                "name may hold only printable ASCII without quotes, backslashes or slashes");
             return -1;
         }
     }
@@ -360,8 +360,7 @@ name_from_path(const char *path, struct zcert *cert, char *err,
     }
     if (len > ZCERT_NAME_MAX) {
         snprintf(err, errlen,
-                 "%s: no name in its metadata, and its file name is "
-                 "longer than %d bytes",
+                 "%s: no name in its metadata, and its file name is longer than %d bytes",
                  path, ZCERT_NAME_MAX);
         return -1;
     }
@@ -369,8 +368,7 @@ name_from_path(const char *path, struct zcert *cert, char *err,
     name[len] = '\0';
     if (zcert_check_name(name, why, sizeof why) == -1) {
         snprintf(err, errlen,
-                 "%s: no name in its metadata, and its file name cannot "
-                 "be one: %s",
+                 "%s: no name in its metadata, and its file name cannot be one: %s",
                  path, why);
         return -1;
     }
@@ -456,8 +454,7 @@ zcert_load(const char *path, struct zcert *cert, char *err, size_t errlen)
     /* A secret others can read is no secret: refuse it, as ssh does. */
     if (cert->has_secret && (st.st_mode & 077) != 0) {
         snprintf(err, errlen,
-                 "%s: secret key is open to group or others (mode %04o); "
-                 "chmod 600 it",
+                 "%s: secret key is open to group or others (mode %04o); chmod 600 it",
                  path, (unsigned)(st.st_mode & 07777));
         goto fail;
     }
