@@ -408,7 +408,7 @@ cli_main(int argc, char **argv)
     }
     if (o.version) {
         printf("feed-core %s (plugin ABI %d)\n", FEED_VERSION,
-               FEED_PLUGIN_ABI);
+               FEED_ABI_MAJOR);
         return 0;
     }
     return dispatch(command_of(o.command), &o);

@@ -60,6 +60,9 @@ struct worker {
     struct feed_record *records;
     uint32_t *owner; /* records[i] belongs to batch[first + owner[i]] */
     size_t records_cap;
+    struct feed_origin *origins; /* one per message of the slice */
+    size_t origins_cap;
+    unsigned reopen_seen; /* the pipeline's reopen_gen last acted on */
     uint64_t rng;
     unsigned attempt; /* failures in the current streak, 0: none */
     struct timespec streak_start;
@@ -82,6 +85,8 @@ struct pipeline {
     int done_fd;              /* eventfd: the source thread has ended */
     atomic_int stopping;
     atomic_int abort_start; /* start failed: workers give up */
+    atomic_uint reopen_gen; /* bumped by pipeline_reopen() (SIGHUP) */
+    unsigned source_reopen_seen; /* the source thread's own */
     /* The source thread's own: */
     size_t inflight; /* submitted and not yet answered and freed */
     int queue_closed;
@@ -96,6 +101,9 @@ struct pipeline {
     int source_started;
     int source_rc;
 };
+
+/* How often an idle worker wakes to tick its sink and notice a SIGHUP. */
+#define TICK_MS 1000
 
 static void
 sleep_ms(unsigned ms)
@@ -124,8 +132,8 @@ signal_fd(int fd)
 static void
 reply(struct pipeline *pl, const struct msg *m, const char *text, size_t len)
 {
-    pl->source->plugin.desc->reply(pl->source_state, m->data, m->tag_len,
-                                   text, len);
+    pl->source->plugin.desc->reply(&pl->source->host, pl->source_state,
+                                   m->data, m->tag_len, text, len);
 }
 
 static void
@@ -152,9 +160,10 @@ static void
 refuse_now(struct pipeline *pl, const struct msg *m, const char *reason,
            unsigned parts)
 {
-    deadletter_write(reason, msg_body(m), m->len, parts);
+    deadletter_write(reason, m->client, msg_body(m), m->len, parts);
     stats_add(STATS_REJECTED, 1);
-    log_debug("request refused: %s len=%zu", reason, m->len);
+    log_debug("request refused: %s len=%zu client=%s", reason, m->len,
+              m->client);
     reply_false(pl, m, reason);
 }
 
@@ -187,13 +196,14 @@ pipeline_submit(struct pipeline *pl, const struct feed_request *req)
     if (req->tag_len == 0 || req->tag_len > FEED_TAG_MAX) {
         /* Nobody to answer: kept in dead_letter, never written. */
         log_warning("request of %zu bytes without a usable reply address "
-                    "dead-lettered", req->len);
-        deadletter_write("no usable reply address", req->body, req->len,
-                         req->parts);
+                    "dead-lettered client=%s", req->len,
+                    req->client != NULL ? req->client : "");
+        deadletter_write("no usable reply address", req->client, req->body,
+                         req->len, req->parts);
         stats_add(STATS_REJECTED, 1);
         return 0;
     }
-    m = msg_new(req->tag, req->tag_len, req->body, req->len);
+    m = msg_new(req->tag, req->tag_len, req->body, req->len, req->client);
     if (m == NULL) {
         /* Unanswered, so its client resends it: nothing is lost. */
         log_error("out of memory: request of %zu bytes left unanswered",
@@ -207,8 +217,8 @@ pipeline_submit(struct pipeline *pl, const struct feed_request *req)
     }
     out.msg = m;
     out.nfields = pl->nfields;
-    if (parser->parse(pl->parser->conf, msg_body(m), m->len, &out, err,
-                      sizeof err) != 0) {
+    if (parser->parse(&pl->parser->host, pl->parser->conf, msg_body(m),
+                      m->len, &out, err, sizeof err) != 0) {
         refuse_now(pl, m, err[0] != '\0' ? err : "refused by the parser", 1);
         msg_free(m);
         return 0;
@@ -261,9 +271,17 @@ answer(struct pipeline *pl, struct msg *m)
 void
 pipeline_drain(struct pipeline *pl)
 {
+    const struct stage *src = pl->source;
+    unsigned gen = atomic_load(&pl->reopen_gen);
     uint64_t count;
     struct msg *m;
 
+    if (gen != pl->source_reopen_seen) {
+        pl->source_reopen_seen = gen;
+        if (PLUGIN_HAS(src->plugin.desc, reopen)) {
+            src->plugin.desc->reopen(&src->host, pl->source_state);
+        }
+    }
     /* Clear first: whatever arrives after the swap below signals again. */
     if (read(pl->wake_fd, &count, sizeof count) < 0) {
         (void)0; /* EAGAIN: nothing was signalled */
@@ -377,18 +395,19 @@ streak_end(struct worker *w)
 
 /* Closes the instance and opens a new one, however long that takes. */
 static void
-reopen(struct worker *w)
+reconnect(struct worker *w)
 {
-    const struct feed_plugin *d = w->pl->sink->plugin.desc;
+    const struct stage *sink = w->pl->sink;
+    const struct feed_plugin *d = sink->plugin.desc;
     char err[FEED_ERR_MAX];
 
     if (d->close != NULL) {
-        d->close(w->sink);
+        d->close(&sink->host, w->sink);
     }
     w->sink = NULL;
     for (;;) {
         err[0] = '\0';
-        if (d->open(w->pl->sink->conf, &w->sink, err, sizeof err) ==
+        if (d->open(&sink->host, sink->conf, &w->sink, err, sizeof err) ==
             FEED_OK) {
             return;
         }
@@ -396,7 +415,45 @@ reopen(struct worker *w)
     }
 }
 
-/* Lays out the records of batch[first, first + n); returns their count. */
+/* After SIGHUP: the sink reopens what it keeps open (its files). */
+static void
+maybe_reopen(struct worker *w)
+{
+    const struct stage *sink = w->pl->sink;
+    unsigned gen = atomic_load(&w->pl->reopen_gen);
+
+    if (gen == w->reopen_seen) {
+        return;
+    }
+    w->reopen_seen = gen;
+    if (PLUGIN_HAS(sink->plugin.desc, reopen)) {
+        sink->plugin.desc->reopen(&sink->host, w->sink);
+    }
+}
+
+/* An idle worker lets its sink check the connection. */
+static void
+tick(struct worker *w)
+{
+    const struct stage *sink = w->pl->sink;
+
+    char err[FEED_ERR_MAX] = "";
+
+    if (!PLUGIN_HAS(sink->plugin.desc, tick)) {
+        return;
+    }
+    if (sink->plugin.desc->tick(&sink->host, w->sink, err, sizeof err) ==
+        FEED_RETRY) {
+        streak_fail(w, "sink check", err);
+        reconnect(w);
+        streak_end(w);
+    }
+}
+
+/*
+ * Lays out the records of batch[first, first + n) and one origin per
+ * message; returns the records' count, SIZE_MAX when out of memory.
+ */
 static size_t
 build_records(struct worker *w, size_t first, size_t n)
 {
@@ -404,6 +461,14 @@ build_records(struct worker *w, size_t first, size_t n)
     size_t count = 0;
     size_t k = 0;
 
+    if (n > w->origins_cap) {
+        struct feed_origin *o = realloc(w->origins, n * sizeof *o);
+        if (o == NULL) {
+            return SIZE_MAX;
+        }
+        w->origins = o;
+        w->origins_cap = n;
+    }
     for (size_t i = first; i < first + n; i++) {
         count += w->batch[i]->nrec;
     }
@@ -422,6 +487,12 @@ build_records(struct worker *w, size_t first, size_t n)
     }
     for (size_t i = first; i < first + n; i++) {
         const struct msg *m = w->batch[i];
+        w->origins[i - first] = (struct feed_origin){
+            .first = k,
+            .count = m->nrec,
+            .client = m->client,
+            .received_ns = m->received_ns,
+        };
         for (uint32_t r = 0; r < m->nrec; r++) {
             w->records[k].line = m->lines[r];
             w->records[k].values = m->values + (size_t)r * nf;
@@ -467,10 +538,10 @@ refuse(struct worker *w, size_t i, const char *err)
     }
     m->refused = 1;
     m->refusal = strdup(err);
-    deadletter_write(err, msg_body(m), m->len, 1);
+    deadletter_write(err, m->client, msg_body(m), m->len, 1);
     stats_add(STATS_REJECTED, 1);
-    log_notice("worker %u: request refused by the sink: %s len=%zu", w->id,
-               err, m->len);
+    log_notice("worker %u: request refused by the sink: %s len=%zu "
+               "client=%s", w->id, err, m->len, m->client);
     pthread_mutex_lock(&w->lock);
     w->batch[i] = NULL;
     pthread_mutex_unlock(&w->lock);
@@ -519,7 +590,8 @@ narrow(struct worker *w, size_t first, size_t n, size_t culprit,
 static void
 write_slice(struct worker *w, size_t first, size_t n)
 {
-    const struct feed_plugin *d = w->pl->sink->plugin.desc;
+    const struct stage *sink = w->pl->sink;
+    const struct feed_plugin *d = sink->plugin.desc;
 
     for (;;) {
         char err[FEED_ERR_MAX] = "";
@@ -530,12 +602,14 @@ write_slice(struct worker *w, size_t first, size_t n)
 
         batch.count = build_records(w, first, n);
         batch.records = w->records;
+        batch.nrequests = n;
+        batch.requests = w->origins;
         if (batch.count == SIZE_MAX) {
             streak_fail(w, "sink write", "out of memory");
             continue;
         }
         start = clock_ms();
-        r = d->write(w->sink, &batch, &bad, err, sizeof err);
+        r = d->write(&sink->host, w->sink, &batch, &bad, err, sizeof err);
         if (r == FEED_OK) {
             stats_commit_ms(clock_ms() - start);
             streak_end(w);
@@ -549,7 +623,7 @@ write_slice(struct worker *w, size_t first, size_t n)
             return;
         }
         streak_fail(w, "sink write", err);
-        reopen(w);
+        reconnect(w);
     }
 }
 
@@ -577,7 +651,7 @@ static int
 connect_first(struct worker *w)
 {
     struct pipeline *pl = w->pl;
-    const struct feed_plugin *d = pl->sink->plugin.desc;
+    const struct stage *sink = pl->sink;
     uint64_t deadline = clock_ms() + pl->set.start_timeout_ms;
     char err[FEED_ERR_MAX];
 
@@ -586,7 +660,8 @@ connect_first(struct worker *w)
         uint64_t now;
 
         err[0] = '\0';
-        r = d->open(pl->sink->conf, &w->sink, err, sizeof err);
+        r = sink->plugin.desc->open(&sink->host, sink->conf, &w->sink, err,
+                                    sizeof err);
         if (r == FEED_OK) {
             return 0;
         }
@@ -627,13 +702,21 @@ worker_main(void *arg)
         return NULL;
     }
     w->attempt = 0;
+    w->reopen_seen = atomic_load(&pl->reopen_gen);
     report_start(pl, 1, NULL);
     for (;;) {
         int room = 0;
-        size_t n = queue_pop(&pl->queue, pl->set.batch_max, w->batch,
-                             pl->set.batch_max, &w->nbatch, &room);
+        int idle = 0;
+        size_t n = queue_pop_wait(&pl->queue, pl->set.batch_max, w->batch,
+                                  pl->set.batch_max, &w->nbatch, &room,
+                                  TICK_MS, &idle);
         if (room) {
             signal_fd(pl->wake_fd);
+        }
+        maybe_reopen(w);
+        if (idle) {
+            tick(w);
+            continue;
         }
         if (n == 0) {
             break;
@@ -645,7 +728,7 @@ worker_main(void *arg)
         queue_done(&pl->queue);
     }
     if (pl->sink->plugin.desc->close != NULL) {
-        pl->sink->plugin.desc->close(w->sink);
+        pl->sink->plugin.desc->close(&pl->sink->host, w->sink);
     }
     w->sink = NULL;
     return NULL;
@@ -656,7 +739,8 @@ source_main(void *arg)
 {
     struct pipeline *pl = arg;
 
-    pl->source_rc = pl->source->plugin.desc->run(pl->source_state);
+    pl->source_rc =
+        pl->source->plugin.desc->run(&pl->source->host, pl->source_state);
     if (pl->source_rc != 0) {
         log_error("source %s failed; stopping", stage_name(pl->source));
     }
@@ -728,7 +812,7 @@ static void
 close_source(struct pipeline *pl)
 {
     if (pl->source_state != NULL && pl->source->plugin.desc->close != NULL) {
-        pl->source->plugin.desc->close(pl->source_state);
+        pl->source->plugin.desc->close(&pl->source->host, pl->source_state);
     }
     pl->source_state = NULL;
 }
@@ -738,8 +822,10 @@ pipeline_open_source(struct pipeline *pl, char *err, size_t errlen)
 {
     char why[FEED_ERR_MAX] = "";
 
-    if (pl->source->plugin.desc->open(pl->source->conf, &pl->source_state,
-                                      why, sizeof why) != FEED_OK) {
+    const struct stage *src = pl->source;
+
+    if (src->plugin.desc->open(&src->host, src->conf, &pl->source_state, why,
+                               sizeof why) != FEED_OK) {
         snprintf(err, errlen, "source %s: %s", stage_name(pl->source),
                  why[0] != '\0' ? why : "cannot open");
         return -1;
@@ -807,6 +893,13 @@ fail:
 }
 
 void
+pipeline_reopen(struct pipeline *pl)
+{
+    atomic_fetch_add(&pl->reopen_gen, 1);
+    signal_fd(pl->wake_fd);
+}
+
+void
 pipeline_stop(struct pipeline *pl)
 {
     atomic_store(&pl->stopping, 1);
@@ -867,7 +960,8 @@ abandon_one(struct pipeline *pl, const struct msg *m, size_t *count)
 {
     (*count)++;
     if (pl->set.ack_receive) {
-        deadletter_write("not committed at shutdown", msg_body(m), m->len, 1);
+        deadletter_write("not committed at shutdown", m->client, msg_body(m),
+                         m->len, 1);
     }
 }
 
@@ -924,6 +1018,7 @@ pipeline_free(struct pipeline *pl)
         free(w->batch);
         free(w->records);
         free(w->owner);
+        free(w->origins);
     }
     free(pl->workers);
     if (pl->queue_ready) {

@@ -41,6 +41,13 @@ int pipeline_open_source(struct pipeline *pl, char *err, size_t errlen);
 int pipeline_start(struct pipeline *pl, char *err, size_t errlen);
 
 /*
+ * After SIGHUP: the source's reopen() runs on its thread at its next
+ * drain(), each sink instance's before its next write (within TICK_MS when
+ * idle). Safe from any thread.
+ */
+void pipeline_reopen(struct pipeline *pl);
+
+/*
  * Starts the drain: the source stops reading, what was read is committed
  * and answered. Safe from any thread, idempotent.
  */

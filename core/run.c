@@ -207,6 +207,7 @@ handle_signal(struct daemon *d)
             break;
         case SIGHUP:
             reopen_files();
+            pipeline_reopen(d->pl);
             break;
         }
     }

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "log.h"
 #include "pipeline.h"
+#include "stats.h"
 
 static struct stage *
 stage_of(const struct feed_host *h)
@@ -194,8 +195,20 @@ finished(const struct feed_host *h)
     return pipeline_finished(stage_of(h)->pipeline);
 }
 
+static void
+count(const struct feed_host *h, enum feed_count what, uint64_t n)
+{
+    (void)h;
+    switch (what) {
+    case FEED_COUNT_PEERS_REFUSED:
+        stats_add(STATS_PEERS_REFUSED, n);
+        return;
+    }
+}
+
 static const struct feed_host host_template = {
-    .abi = FEED_PLUGIN_ABI,
+    .abi = FEED_ABI_MAJOR,
+    .size = sizeof(struct feed_host),
     .conf_string = conf_string,
     .conf_int = conf_int,
     .conf_bool = conf_bool,
@@ -212,6 +225,7 @@ static const struct feed_host host_template = {
     .wake_fd = wake_fd,
     .drain = drain,
     .finished = finished,
+    .count = count,
 };
 
 void
@@ -276,7 +290,7 @@ stage_schema(const struct stage *s)
         s->plugin.desc->schema == NULL) {
         return NULL;
     }
-    return s->plugin.desc->schema(s->conf);
+    return s->plugin.desc->schema(&s->host, s->conf);
 }
 
 const char *
@@ -289,7 +303,7 @@ void
 stage_free(struct stage *s)
 {
     if (s->conf != NULL && s->plugin.desc->unconfigure != NULL) {
-        s->plugin.desc->unconfigure(s->conf);
+        s->plugin.desc->unconfigure(&s->host, s->conf);
     }
     s->conf = NULL;
     plugin_unload(&s->plugin);

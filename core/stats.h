@@ -13,6 +13,7 @@ enum stats_counter {
     STATS_REJECTED,  /* requests answered FALSE (parser or sink) */
     STATS_COMMITTED, /* records committed by the sink */
     STATS_RETRIES,   /* sink writes or opens that will be retried */
+    STATS_PEERS_REFUSED, /* connections a source refused (host->count) */
     STATS_COUNTERS,
 };
 

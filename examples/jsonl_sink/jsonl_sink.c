@@ -89,8 +89,10 @@ fail:
 }
 
 static void
-jsonl_unconfigure(void *conf)
+jsonl_unconfigure(const struct feed_host *host, void *conf)
 {
+    (void)host;
+
     struct jconf *c = conf;
 
     if (c != NULL) {
@@ -100,7 +102,8 @@ jsonl_unconfigure(void *conf)
 }
 
 static enum feed_result
-jsonl_open(void *conf, void **state, char *err, size_t errlen)
+jsonl_open(const struct feed_host *host, void *conf, void **state, char *err,
+           size_t errlen)
 {
     struct jconf *c = conf;
     struct jsink *s = calloc(1, sizeof *s);
@@ -124,14 +127,16 @@ jsonl_open(void *conf, void **state, char *err, size_t errlen)
         }
         return FEED_RETRY;
     }
-    c->host->log(c->host, FEED_LOG_INFO, "appending to %s", c->path);
+    host->log(host, FEED_LOG_INFO, "appending to %s", c->path);
     *state = s;
     return FEED_OK;
 }
 
 static void
-jsonl_close(void *state)
+jsonl_close(const struct feed_host *host, void *state)
 {
+    (void)host;
+
     struct jsink *s = state;
 
     if (s != NULL) {
@@ -337,11 +342,11 @@ fail:
 }
 
 static enum feed_result
-jsonl_write(void *state, const struct feed_batch *batch, size_t *bad,
-            char *err, size_t errlen)
+jsonl_write(const struct feed_host *host, void *state,
+            const struct feed_batch *batch, size_t *bad, char *err,
+            size_t errlen)
 {
     struct jsink *s = state;
-    const struct feed_host *host = s->conf->host;
     enum feed_result r;
 
     s->len = 0;
@@ -365,7 +370,7 @@ jsonl_write(void *state, const struct feed_batch *batch, size_t *bad,
 
 /* The one exported symbol: the core finds the sink by it. */
 FEED_EXPORT const struct feed_plugin feed_plugin = {
-    .abi = FEED_PLUGIN_ABI,
+    FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_SINK,
     .name = "jsonl_sink",
     .version = "1.0.0",

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -33,6 +34,8 @@
 #define CHUNK_BYTES (1024 * 1024)
 /* Seconds a query may wait on the network before the server counts as lost. */
 #define NET_TIMEOUT_S 30
+/* Seconds an idle connection goes unchecked (see fee_tick). */
+#define IDLE_PING_S 5
 /* The longest identifier MariaDB accepts. */
 #define NAME_MAX_LEN 64
 /*
@@ -84,6 +87,7 @@ struct row {
 struct fsink {
     const struct fconf *conf; /* borrowed */
     MYSQL *db;
+    time_t used; /* CLOCK_MONOTONIC seconds of the last call that worked */
     char *sql; /* the statement being built, reused by every batch */
     size_t len;
     size_t cap;
@@ -105,6 +109,16 @@ struct fsink {
     unsigned long *volume_lens;
     size_t bulk_cap;
 };
+
+/* Seconds of CLOCK_MONOTONIC. */
+static time_t
+now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
 
 /*
  * What an error number says about the batch and the connection.
@@ -315,14 +329,18 @@ fail:
 
 /* The client library stays initialised: other sinks may still use it. */
 static void
-fee_unconfigure(void *conf)
+fee_unconfigure(const struct feed_host *host, void *conf)
 {
+    (void)host;
+
     free(conf);
 }
 
 static void
-fee_close(void *state)
+fee_close(const struct feed_host *host, void *state)
 {
+    (void)host;
+
     struct fsink *s = state;
 
     if (s == NULL) {
@@ -535,7 +553,8 @@ bulk_supported(MYSQL *db)
 }
 
 static enum feed_result
-fee_open(void *conf, void **state, char *err, size_t errlen)
+fee_open(const struct feed_host *host, void *conf, void **state, char *err,
+         size_t errlen)
 {
     const struct fconf *c = conf;
     struct fsink *s = calloc(1, sizeof *s);
@@ -560,15 +579,16 @@ fee_open(void *conf, void **state, char *err, size_t errlen)
         goto fail;
     }
     s->bulk = bulk_supported(s->db);
-    c->host->log(c->host, FEED_LOG_INFO,
-                 "connected to %s version=%s thread=%lu bulk=%s", c->where,
-                 mysql_get_server_info(s->db), mysql_thread_id(s->db),
-                 s->bulk ? "yes" : "no");
+    host->log(host, FEED_LOG_INFO,
+              "connected to %s version=%s thread=%lu bulk=%s", c->where,
+              mysql_get_server_info(s->db), mysql_thread_id(s->db),
+              s->bulk ? "yes" : "no");
+    s->used = now_s();
     *state = s;
     return FEED_OK;
 
 fail:
-    fee_close(s);
+    fee_close(host, s);
     return r;
 }
 
@@ -1311,8 +1331,32 @@ write_bulk(struct fsink *s, const struct feed_batch *b, int *careful,
     return finish_multi(s, steps, nsteps, err, errlen);
 }
 
+/*
+ * An idle connection is pinged every IDLE_PING_S, so a server that went
+ * away shows (as a RETRY, and on /healthz) without any traffic.
+ */
 static enum feed_result
-fee_write(void *state, const struct feed_batch *batch, size_t *bad, char *err,
+fee_tick(const struct feed_host *host, void *state, char *err, size_t errlen)
+{
+    struct fsink *s = state;
+    time_t now = now_s();
+
+    (void)host;
+    if (now - s->used < IDLE_PING_S) {
+        return FEED_OK;
+    }
+    if (mysql_ping(s->db) != 0) {
+        snprintf(err, errlen, "%s: ping: %s (%u)", s->conf->where,
+                 mysql_error(s->db), mysql_errno(s->db));
+        return FEED_RETRY;
+    }
+    s->used = now;
+    return FEED_OK;
+}
+
+static enum feed_result
+fee_write(const struct feed_host *host, void *state,
+          const struct feed_batch *batch, size_t *bad, char *err,
           size_t errlen)
 {
     struct fsink *s = state;
@@ -1320,6 +1364,7 @@ fee_write(void *state, const struct feed_batch *batch, size_t *bad, char *err,
     enum feed_result r;
     int careful = 0;
 
+    s->used = now_s();
     r = check_numbers(c, batch, bad, err, errlen);
     if (r != FEED_OK || batch->count == 0) {
         return r;
@@ -1335,16 +1380,16 @@ fee_write(void *state, const struct feed_batch *batch, size_t *bad, char *err,
         }
     }
     r = write_careful(s, batch, bad, err, errlen);
-    if (r == FEED_OK && c->host->log_enabled(c->host, FEED_LOG_DEBUG)) {
-        c->host->log(c->host, FEED_LOG_DEBUG,
-                     "batch committed the careful way records=%zu",
-                     batch->count);
+    if (r == FEED_OK && host->log_enabled(host, FEED_LOG_DEBUG)) {
+        host->log(host, FEED_LOG_DEBUG,
+                  "batch committed the careful way records=%zu",
+                  batch->count);
     }
     return r;
 }
 
 FEED_EXPORT const struct feed_plugin feed_plugin = {
-    .abi = FEED_PLUGIN_ABI,
+    FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_SINK,
     .name = "mysql_fee",
     .version = "1.0.0",
@@ -1354,4 +1399,5 @@ FEED_EXPORT const struct feed_plugin feed_plugin = {
     .open = fee_open,
     .close = fee_close,
     .write = fee_write,
+    .tick = fee_tick,
 };

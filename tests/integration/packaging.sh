@@ -147,7 +147,7 @@ fi
     --no-install-recommends ./*.deb) >"$T/install.log" 2>&1
 expect_eq "apt-get install ./*.deb exits 0" "$?" 0
 expect_eq "feed-core --version" "$("$FC" --version)" \
-    "feed-core $VERSION (plugin ABI 1)"
+    "feed-core $VERSION (plugin ABI 2)"
 expect_eq "pkg-config --modversion feed-plugin" \
     "$(env -u PKG_CONFIG_PATH pkg-config --modversion feed-plugin)" \
     "$VERSION"

@@ -56,7 +56,7 @@ FEED_CORE=$FC # lib.sh's start_daemon and cleanup use the installed one
 FEED_SEND=$DEST$BINDIR/feed-send
 out=$("$FC" --version)
 expect_eq "the installed feed-core runs" "$out" \
-    "feed-core $VERSION (plugin ABI 1)"
+    "feed-core $VERSION (plugin ABI 2)"
 
 # --- pkg-config finds the SDK in the DESTDIR ------------------------------
 # The sysroot maps the .pc file's /usr/... paths into the DESTDIR, as for
@@ -185,29 +185,47 @@ line=$(grep -n '^plugin = .*bad_abi' "$T/abi99/feed.ini" | cut -d: -f1)
 out=$("$FC" -c "$T/abi99/feed.ini" start 2>&1)
 expect_eq "a plugin built for ABI 99: start exits 1" "$?" 1
 expect_eq "the refusal is one line naming both ABI versions" "$out" \
-    "$T/abi99/feed.ini:$line: [sink] plugin: plugin $TEST_PLUGIN_DIR/bad_abi.so: $TEST_PLUGIN_DIR/bad_abi.so was built for plugin ABI 99, this feed-core speaks ABI 1"
+    "$T/abi99/feed.ini:$line: [sink] plugin: plugin $TEST_PLUGIN_DIR/bad_abi.so: $TEST_PLUGIN_DIR/bad_abi.so was built for plugin ABI 99, this feed-core speaks ABI 2"
 check "nothing was left running" test ! -e "$T/abi99/run/feed.pid"
 
-# The example built against an SDK that speaks ABI 2: a plugin built for a
-# newer feed-core than the one installed.
-SDK2=$T/sdk2
-mkdir -p "$SDK2$INCLUDEDIR/feed" "$SDK2$LIBDIR/pkgconfig"
-sed 's/^#define FEED_PLUGIN_ABI 1$/#define FEED_PLUGIN_ABI 2/' \
-    "$DEST$INCLUDEDIR/feed/plugin.h" >"$SDK2$INCLUDEDIR/feed/plugin.h"
-cp "$DEST$LIBDIR/pkgconfig/feed-plugin.pc" "$SDK2$LIBDIR/pkgconfig/"
-check "the ABI 2 header differs from the installed one only in its number" \
+# The example built against an SDK of the next ABI major: a plugin built
+# for a newer feed-core than the one installed.
+SDK3=$T/sdk3
+mkdir -p "$SDK3$INCLUDEDIR/feed" "$SDK3$LIBDIR/pkgconfig"
+sed 's/^#define FEED_ABI_MAJOR 2$/#define FEED_ABI_MAJOR 3/' \
+    "$DEST$INCLUDEDIR/feed/plugin.h" >"$SDK3$INCLUDEDIR/feed/plugin.h"
+cp "$DEST$LIBDIR/pkgconfig/feed-plugin.pc" "$SDK3$LIBDIR/pkgconfig/"
+check "the ABI 3 header differs from the installed one only in its number" \
     test "$(diff "$DEST$INCLUDEDIR/feed/plugin.h" \
-        "$SDK2$INCLUDEDIR/feed/plugin.h" | grep -c '^[<>]')" -eq 2
-PKG_CONFIG_PATH=$SDK2$LIBDIR/pkgconfig PKG_CONFIG_SYSROOT_DIR=$SDK2 \
-    meson setup "$T/abi2-build" "$EX" >"$T/abi2.log" 2>&1 &&
-    meson compile -C "$T/abi2-build" jsonl_sink >>"$T/abi2.log" 2>&1
-expect_eq "the example builds against the ABI 2 SDK" "$?" 0
-write_ini "$T/abi2/feed.ini" "$(free_port)" "$T/abi2-build/jsonl_sink.so"
-line=$(grep -n '^plugin = .*abi2-build' "$T/abi2/feed.ini" | cut -d: -f1)
-out=$("$FC" -c "$T/abi2/feed.ini" check 2>&1)
-expect_eq "a sink built for ABI 2: check exits 1" "$?" 1
-expect_eq "the refusal names ABI 2 and ABI 1" "$out" \
-    "$T/abi2/feed.ini:$line: [sink] plugin: plugin $T/abi2-build/jsonl_sink.so: $T/abi2-build/jsonl_sink.so was built for plugin ABI 2, this feed-core speaks ABI 1"
+        "$SDK3$INCLUDEDIR/feed/plugin.h" | grep -c '^[<>]')" -eq 2
+PKG_CONFIG_PATH=$SDK3$LIBDIR/pkgconfig PKG_CONFIG_SYSROOT_DIR=$SDK3 \
+    meson setup "$T/abi3-build" "$EX" >"$T/abi3.log" 2>&1 &&
+    meson compile -C "$T/abi3-build" jsonl_sink >>"$T/abi3.log" 2>&1
+expect_eq "the example builds against the ABI 3 SDK" "$?" 0
+write_ini "$T/abi3/feed.ini" "$(free_port)" "$T/abi3-build/jsonl_sink.so"
+line=$(grep -n '^plugin = .*abi3-build' "$T/abi3/feed.ini" | cut -d: -f1)
+out=$("$FC" -c "$T/abi3/feed.ini" check 2>&1)
+expect_eq "a sink built for ABI 3: check exits 1" "$?" 1
+expect_eq "the refusal names ABI 3 and ABI 2" "$out" \
+    "$T/abi3/feed.ini:$line: [sink] plugin: plugin $T/abi3-build/jsonl_sink.so: $T/abi3-build/jsonl_sink.so was built for plugin ABI 3, this feed-core speaks ABI 2"
+
+# The example built against an older header of the same major, one that
+# ends at write(): its descriptor is shorter, and it still loads (the core
+# reads no field its size does not cover).
+SDKOLD=$T/sdk-old
+mkdir -p "$SDKOLD$INCLUDEDIR/feed" "$SDKOLD$LIBDIR/pkgconfig"
+sed '/\/\* optional: source and sink \*\//,/char \*err, size_t errlen);/d' \
+    "$DEST$INCLUDEDIR/feed/plugin.h" >"$SDKOLD$INCLUDEDIR/feed/plugin.h"
+cp "$DEST$LIBDIR/pkgconfig/feed-plugin.pc" "$SDKOLD$LIBDIR/pkgconfig/"
+check "the older header lacks reopen and tick" \
+    test "$(grep -c '(\*reopen)\|(\*tick)' "$SDKOLD$INCLUDEDIR/feed/plugin.h")" -eq 0
+PKG_CONFIG_PATH=$SDKOLD$LIBDIR/pkgconfig PKG_CONFIG_SYSROOT_DIR=$SDKOLD \
+    meson setup "$T/old-build" "$EX" >"$T/old.log" 2>&1 &&
+    meson compile -C "$T/old-build" jsonl_sink >>"$T/old.log" 2>&1
+expect_eq "the example builds against the older header" "$?" 0
+write_ini "$T/old/feed.ini" "$(free_port)" "$T/old-build/jsonl_sink.so"
+out=$("$FC" -c "$T/old/feed.ini" check 2>&1)
+expect_eq "a sink built against the shorter descriptor passes check" "$?" 0
 
 # --- feed-core plugins -----------------------------------------------------
 out=$("$FC" -c "$INI" plugins)
@@ -227,7 +245,7 @@ expect_match "plugins lists the example sink" "$out" \
     '^jsonl_sink +sink +1\.0\.0 +appends each record as a JSON line to a file$'
 expect_eq "plugins names the refused file and both ABI versions" \
     "$(cat "$T/pd.err")" \
-    "feed-core: plugin bad_abi: $T/pd/bad_abi.so was built for plugin ABI 99, this feed-core speaks ABI 1"
+    "feed-core: plugin bad_abi: $T/pd/bad_abi.so was built for plugin ABI 99, this feed-core speaks ABI 2"
 
 # --- the man pages and the unit ---------------------------------------------
 for page in "$MANDIR/man8/feed-core.8" "$MANDIR/man5/feed.ini.5"; do

@@ -351,7 +351,8 @@ sink_open(struct sink *k, const struct kv *kv)
     if (sink_configure(k, kv) == NULL) {
         fail_msg("configure: %s", k->th.errors);
     }
-    if (feed_plugin.open(k->conf, &k->state, err, sizeof err) != FEED_OK) {
+    if (feed_plugin.open(&k->th.host, k->conf, &k->state, err, sizeof err) !=
+        FEED_OK) {
         fail_msg("open: %s", err);
     }
 }
@@ -364,7 +365,7 @@ sink_try_open(struct sink *k, const struct kv *kv, char *err)
     if (sink_configure(k, kv) == NULL) {
         fail_msg("configure: %s", k->th.errors);
     }
-    return feed_plugin.open(k->conf, &k->state, err, FEED_ERR_MAX);
+    return feed_plugin.open(&k->th.host, k->conf, &k->state, err, FEED_ERR_MAX);
 }
 
 static void
@@ -372,9 +373,10 @@ sink_reopen(struct sink *k)
 {
     char err[FEED_ERR_MAX] = "";
 
-    feed_plugin.close(k->state);
+    feed_plugin.close(&k->th.host, k->state);
     k->state = NULL;
-    if (feed_plugin.open(k->conf, &k->state, err, sizeof err) != FEED_OK) {
+    if (feed_plugin.open(&k->th.host, k->conf, &k->state, err, sizeof err) !=
+        FEED_OK) {
         fail_msg("open: %s", err);
     }
 }
@@ -382,8 +384,8 @@ sink_reopen(struct sink *k)
 static void
 sink_free(struct sink *k)
 {
-    feed_plugin.close(k->state);
-    feed_plugin.unconfigure(k->conf);
+    feed_plugin.close(&k->th.host, k->state);
+    feed_plugin.unconfigure(&k->th.host, k->conf);
     testhost_fini(&k->th);
 }
 
@@ -392,7 +394,8 @@ sink_write(struct sink *k, const struct tbatch *b, size_t *bad, char *err)
 {
     err[0] = '\0';
     *bad = (size_t)-1;
-    return feed_plugin.write(k->state, &b->batch, bad, err, FEED_ERR_MAX);
+    return feed_plugin.write(&k->th.host, k->state, &b->batch, bad, err,
+                             FEED_ERR_MAX);
 }
 
 static long long
@@ -609,7 +612,7 @@ configure_finds_the_fields_by_name_in_any_order(void **state)
     static const struct feed_schema schema = {3, fields};
     struct feed_value values[3] = {{"2.5", 3}, {"41", 2}, {"7", 1}};
     struct feed_record record = {1, values};
-    struct feed_batch batch = {1, &record};
+    struct feed_batch batch = {1, &record, 0, NULL};
     char err[FEED_ERR_MAX] = "";
     char buf[64];
     size_t bad = 0;
@@ -617,10 +620,12 @@ configure_finds_the_fields_by_name_in_any_order(void **state)
 
     (void)state;
     assert_non_null(sink_configure_schema(&k, &schema, no_keys));
-    assert_int_equal(feed_plugin.open(k.conf, &k.state, err, sizeof err),
-                     FEED_OK);
-    assert_int_equal(feed_plugin.write(k.state, &batch, &bad, err, sizeof err),
-                     FEED_OK);
+    assert_int_equal(
+        feed_plugin.open(&k.th.host, k.conf, &k.state, err, sizeof err),
+        FEED_OK);
+    assert_int_equal(
+        feed_plugin.write(&k.th.host, k.state, &batch, &bad, err, sizeof err),
+        FEED_OK);
     assert_string_equal(
         sql_text(buf, sizeof buf,
                  "SELECT CONCAT_WS(',', login, volume, status) FROM fee "
@@ -633,15 +638,15 @@ static void
 close_and_unconfigure_take_null(void **state)
 {
     (void)state;
-    feed_plugin.close(NULL);
-    feed_plugin.unconfigure(NULL);
+    feed_plugin.close(NULL, NULL);
+    feed_plugin.unconfigure(NULL, NULL);
 }
 
 static void
 the_descriptor_names_a_sink(void **state)
 {
     (void)state;
-    assert_int_equal(feed_plugin.abi, FEED_PLUGIN_ABI);
+    assert_int_equal(feed_plugin.abi, FEED_ABI_MAJOR);
     assert_int_equal(feed_plugin.kind, FEED_KIND_SINK);
     assert_string_equal(feed_plugin.name, "mysql_fee");
     assert_string_equal(feed_plugin.version, "1.0.0");
@@ -1364,10 +1369,11 @@ a_dropped_table_is_retried_and_the_batch_lands_once_it_is_back(void **state)
     assert_int_equal(sink_write(&k, &b, &bad, err), FEED_RETRY);
     assert_string_equal(
         err, "insert into fee: Table 'example.fee' doesn't exist (1146)");
-    feed_plugin.close(k.state);
+    feed_plugin.close(&k.th.host, k.state);
     k.state = NULL;
-    assert_int_equal(feed_plugin.open(k.conf, &k.state, err, sizeof err),
-                     FEED_FAIL);
+    assert_int_equal(
+        feed_plugin.open(&k.th.host, k.conf, &k.state, err, sizeof err),
+        FEED_FAIL);
     assert_string_equal(err,
                         "table example.fee: Table 'example.fee' doesn't exist");
     fresh_table(NULL);
@@ -1475,10 +1481,11 @@ a_killed_server_is_retried_and_the_batch_lands_once_after_restart(void **state)
                                "during query (2013)");
     /* the connection stays dead: no silent reconnect */
     assert_int_equal(sink_write(&k, &b, &bad, err), FEED_RETRY);
-    feed_plugin.close(k.state);
+    feed_plugin.close(&k.th.host, k.state);
     k.state = NULL;
-    assert_int_equal(feed_plugin.open(k.conf, &k.state, err, sizeof err),
-                     FEED_RETRY);
+    assert_int_equal(
+        feed_plugin.open(&k.th.host, k.conf, &k.state, err, sizeof err),
+        FEED_RETRY);
     assert_null(k.state);
 
     assert_int_equal(server_ctl("restart"), 0);

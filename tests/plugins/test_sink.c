@@ -84,8 +84,10 @@ test_sink_configure(const struct feed_host *host, char *err, size_t errlen)
 }
 
 static void
-test_sink_unconfigure(void *conf)
+test_sink_unconfigure(const struct feed_host *host, void *conf)
 {
+    (void)host;
+
     free(conf);
 }
 
@@ -106,8 +108,11 @@ note_open(const struct tconf *c, int id)
 }
 
 static enum feed_result
-test_sink_open(void *conf, void **state, char *err, size_t errlen)
+test_sink_open(const struct feed_host *host, void *conf, void **state,
+               char *err, size_t errlen)
 {
+    (void)host;
+
     struct tconf *c = conf;
     struct tsink *s;
 
@@ -139,8 +144,10 @@ test_sink_open(void *conf, void **state, char *err, size_t errlen)
 }
 
 static void
-test_sink_close(void *state)
+test_sink_close(const struct feed_host *host, void *state)
 {
+    (void)host;
+
     struct tsink *s = state;
 
     if (s != NULL) {
@@ -184,9 +191,12 @@ refused(const struct tconf *c, const struct feed_batch *b)
 }
 
 static enum feed_result
-test_sink_write(void *state, const struct feed_batch *b, size_t *bad,
-                char *err, size_t errlen)
+test_sink_write(const struct feed_host *host, void *state,
+                const struct feed_batch *b, size_t *bad, char *err,
+                size_t errlen)
 {
+    (void)host;
+
     struct tsink *s = state;
     struct tconf *c = s->conf;
     size_t len = 0;
@@ -241,7 +251,7 @@ nomem:
 }
 
 FEED_EXPORT const struct feed_plugin feed_plugin = {
-    .abi = FEED_PLUGIN_ABI,
+    FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_SINK,
     .name = "test_sink",
     .version = "0.0.1",

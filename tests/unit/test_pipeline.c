@@ -85,9 +85,9 @@ reset(void)
 
 /* The source: submits the script, then serves replies until finished. */
 static int
-source_run(void *state)
+source_run(const struct feed_host *host, void *state)
 {
-    const struct feed_host *h = &source_stage.host;
+    const struct feed_host *h = host;
     size_t next = 0;
 
     (void)state;
@@ -116,9 +116,11 @@ source_run(void *state)
 }
 
 static void
-source_reply(void *state, const void *tag, size_t tag_len, const char *text,
-             size_t len)
+source_reply(const struct feed_host *host, void *state, const void *tag,
+             size_t tag_len, const char *text, size_t len)
 {
+    (void)host;
+
     size_t i;
 
     (void)state;
@@ -130,8 +132,11 @@ source_reply(void *state, const void *tag, size_t tag_len, const char *text,
 }
 
 static enum feed_result
-source_open(void *conf, void **state, char *err, size_t errlen)
+source_open(const struct feed_host *host, void *conf, void **state, char *err,
+            size_t errlen)
 {
+    (void)host;
+
     (void)conf;
     (void)err;
     (void)errlen;
@@ -146,18 +151,20 @@ static const struct feed_field fields[] = {
 static const struct feed_schema schema = {2, fields};
 
 static const struct feed_schema *
-parser_schema(void *conf)
+parser_schema(const struct feed_host *host, void *conf)
 {
+    (void)host;
+
     (void)conf;
     return &schema;
 }
 
 /* "key,value" per line; a line "bad" refuses the request. */
 static int
-parser_parse(void *conf, const char *body, size_t len, struct feed_out *out,
-             char *err, size_t errlen)
+parser_parse(const struct feed_host *host, void *conf, const char *body,
+             size_t len, struct feed_out *out, char *err, size_t errlen)
 {
-    const struct feed_host *h = &parser_stage.host;
+    const struct feed_host *h = host;
     uint32_t line = 1;
     const char *p = body;
     const char *end = body + len;
@@ -187,8 +194,11 @@ parser_parse(void *conf, const char *body, size_t len, struct feed_out *out,
 }
 
 static enum feed_result
-sink_open(void *conf, void **state, char *err, size_t errlen)
+sink_open(const struct feed_host *host, void *conf, void **state, char *err,
+          size_t errlen)
 {
+    (void)host;
+
     enum feed_result r = FEED_OK;
 
     (void)conf;
@@ -206,15 +216,19 @@ sink_open(void *conf, void **state, char *err, size_t errlen)
 }
 
 static void
-sink_close(void *state)
+sink_close(const struct feed_host *host, void *state)
 {
+    (void)host;
+
     (void)state;
 }
 
 static enum feed_result
-sink_write(void *state, const struct feed_batch *b, size_t *bad, char *err,
-           size_t errlen)
+sink_write(const struct feed_host *host, void *state,
+           const struct feed_batch *b, size_t *bad, char *err, size_t errlen)
 {
+    (void)host;
+
     enum feed_result r = FEED_OK;
 
     (void)state;
@@ -254,7 +268,7 @@ sink_write(void *state, const struct feed_batch *b, size_t *bad, char *err,
 }
 
 static const struct feed_plugin source_desc = {
-    .abi = FEED_PLUGIN_ABI,
+    FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_SOURCE,
     .name = "script",
     .version = "0",
@@ -265,7 +279,7 @@ static const struct feed_plugin source_desc = {
 };
 
 static const struct feed_plugin parser_desc = {
-    .abi = FEED_PLUGIN_ABI,
+    FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_PARSER,
     .name = "kv",
     .version = "0",
@@ -275,7 +289,7 @@ static const struct feed_plugin parser_desc = {
 };
 
 static const struct feed_plugin sink_desc = {
-    .abi = FEED_PLUGIN_ABI,
+    FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_SINK,
     .name = "memory",
     .version = "0",
@@ -434,7 +448,7 @@ a_multipart_request_is_refused_with_its_frame_count(void **state)
 static void
 a_request_without_a_reply_address_is_dead_lettered_unanswered(void **st)
 {
-    const struct feed_request req = {NULL, 0, "k9,v", 4, 1};
+    const struct feed_request req = {NULL, 0, "k9,v", 4, 1, NULL};
 
     (void)st;
     pl = make(0, 10, 1);

@@ -114,7 +114,7 @@ a_plugin_named_by_its_bare_name_is_found_in_the_plugin_dir(void **state)
     assert_string_equal(p.desc->name, "test_sink");
     assert_string_equal(p.desc->version, "0.0.1");
     assert_int_equal(p.desc->kind, FEED_KIND_SINK);
-    assert_int_equal(p.desc->abi, FEED_PLUGIN_ABI);
+    assert_int_equal(p.desc->abi, FEED_ABI_MAJOR);
     snprintf(want, sizeof want, "%s/test_sink.so", plugins);
     assert_string_equal(p.path, want);
     plugin_unload(&p);
@@ -216,7 +216,7 @@ a_plugin_built_for_another_abi_names_both_numbers(void **state)
     (void)state;
     snprintf(want, sizeof want,
              "plugin bad_abi: %s/bad_abi.so was built for "
-             "plugin ABI 99, this feed-core speaks ABI 1",
+             "plugin ABI 99, this feed-core speaks ABI 2",
              plugins);
     assert_refused("bad_abi", plugins, FEED_KIND_SINK, want);
 }
@@ -314,7 +314,7 @@ plugin_list_prints_good_plugins_and_one_line_per_broken_one(void **state)
     free(want);
     if (asprintf(&want,
                  "feed-core: plugin bad_abi: %s/bad_abi.so was built for "
-                 "plugin ABI 99, this feed-core speaks ABI 1\n"
+                 "plugin ABI 99, this feed-core speaks ABI 2\n"
                  "feed-core: plugin garbage: cannot load %s/garbage.so: "
                  "invalid ELF header\n"
                  "feed-core: plugin no_write: %s/no_write.so is a sink "
@@ -340,7 +340,7 @@ plugin_list_of_the_test_plugin_dir_fails_for_its_broken_plugins(void **state)
     assert_non_null(strstr(out, test_sink_line));
     snprintf(line, sizeof line,
              "feed-core: plugin bad_abi: %s/bad_abi.so "
-             "was built for plugin ABI 99, this feed-core speaks ABI 1\n",
+             "was built for plugin ABI 99, this feed-core speaks ABI 2\n",
              plugins);
     assert_non_null(strstr(errout, line));
     snprintf(line, sizeof line,
