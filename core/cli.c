@@ -213,7 +213,8 @@ cmd_plugins(const char *config_path)
     if (config_path == NULL) {
         return plugin_list(FEED_PLUGIN_DIR, stdout, stderr) == 0 ? 0 : 1;
     }
-    if (settings_load(&s, config_path, SETTINGS_CORE, stderr) != 0) {
+    if (settings_load(&s, config_path, SETTINGS_CORE, stderr) !=
+        SETTINGS_OK) {
         settings_free(&s);
         return 1;
     }
@@ -325,7 +326,7 @@ cli_parse(int argc, char **argv, struct cli_options *o)
 static int
 load(struct settings *s, const char *path, enum settings_depth depth)
 {
-    if (settings_load(s, path, depth, stderr) != 0) {
+    if (settings_load(s, path, depth, stderr) != SETTINGS_OK) {
         settings_free(s);
         return -1;
     }

@@ -210,6 +210,11 @@ pipeline_submit(struct pipeline *pl, const struct feed_request *req)
                   req->len);
         return -1;
     }
+    if (req->refuse != NULL) {
+        refuse_now(pl, m, req->refuse, req->parts);
+        msg_free(m);
+        return 0;
+    }
     if (req->parts > 1) {
         refuse_now(pl, m, "multipart requests are not accepted", req->parts);
         msg_free(m);
@@ -327,6 +332,59 @@ hand_back(struct pipeline *pl, struct msg *head, struct msg *tail)
     if (was_empty) {
         signal_fd(pl->wake_fd);
     }
+}
+
+/* The source's and the parser's host functions (see feed/plugin.h). */
+
+static struct pipeline *
+pipeline_of(const struct feed_host *h)
+{
+    return ((const struct stage *)h->core)->pipeline;
+}
+
+static int
+host_submit(const struct feed_host *h, const struct feed_request *req)
+{
+    return pipeline_submit(pipeline_of(h), req);
+}
+
+static int
+host_accepting(const struct feed_host *h)
+{
+    return pipeline_accepting(pipeline_of(h));
+}
+
+static int
+host_wake_fd(const struct feed_host *h)
+{
+    return pipeline_wake_fd(pipeline_of(h));
+}
+
+static void
+host_drain(const struct feed_host *h)
+{
+    pipeline_drain(pipeline_of(h));
+}
+
+static int
+host_finished(const struct feed_host *h)
+{
+    return pipeline_finished(pipeline_of(h));
+}
+
+/* Gives the source and the parser the functions of a running pipeline. */
+static void
+install_host(struct pipeline *pl)
+{
+    struct feed_host *h = &pl->source->host;
+
+    pl->source->pipeline = pl;
+    h->submit = host_submit;
+    h->accepting = host_accepting;
+    h->wake_fd = host_wake_fd;
+    h->drain = host_drain;
+    h->finished = host_finished;
+    pl->parser->host.emit = pipeline_emit;
 }
 
 /* ---------------------------------------------------------------------
@@ -799,7 +857,7 @@ pipeline_new(struct stage *source, struct stage *parser, struct stage *sink,
             goto fail;
         }
     }
-    source->pipeline = pl;
+    install_host(pl);
     return pl;
 
 fail:
@@ -934,25 +992,25 @@ join_until(pthread_t t, uint64_t deadline_ms)
     return pthread_timedjoin_np(t, NULL, &ts) == 0 ? 0 : -1;
 }
 
-int
+enum pipeline_end
 pipeline_join(struct pipeline *pl, uint64_t deadline_ms)
 {
     if (pl->source_started) {
         if (join_until(pl->source_thread, deadline_ms) == -1) {
-            return -2;
+            return PIPELINE_STUCK;
         }
         pl->source_started = 0;
     }
     for (unsigned i = 0; i < pl->set.threads; i++) {
         if (pl->workers[i].started) {
             if (join_until(pl->workers[i].thread, deadline_ms) == -1) {
-                return -2;
+                return PIPELINE_STUCK;
             }
             pl->workers[i].started = 0;
         }
     }
     close_source(pl);
-    return pl->source_rc == 0 ? 0 : -1;
+    return pl->source_rc == 0 ? PIPELINE_ENDED : PIPELINE_SOURCE_FAILED;
 }
 
 static void

@@ -56,13 +56,19 @@ void pipeline_stop(struct pipeline *pl);
 /* Readable once the source's thread has ended; for the main loop. */
 int pipeline_done_fd(struct pipeline *pl);
 
+/* How a pipeline ended, for pipeline_join(). */
+enum pipeline_end {
+    PIPELINE_ENDED = 0,     /* everything read was answered; all closed */
+    PIPELINE_SOURCE_FAILED, /* the source's run() failed; all closed */
+    PIPELINE_STUCK,         /* a thread was still busy at the deadline */
+};
+
 /*
  * Waits for the source thread and the workers to end, closes the source and
- * the sinks. Returns 0 when the source ended normally, -1 if it failed, -2
- * when a worker was still busy at `deadline_ms` (CLOCK_MONOTONIC; 0: no
- * deadline); then the caller should pipeline_abandon() and exit.
+ * the sinks. Gives up at `deadline_ms` (CLOCK_MONOTONIC; 0: no deadline)
+ * with PIPELINE_STUCK: then the caller should pipeline_abandon() and exit.
  */
-int pipeline_join(struct pipeline *pl, uint64_t deadline_ms);
+enum pipeline_end pipeline_join(struct pipeline *pl, uint64_t deadline_ms);
 
 /*
  * At the stop deadline, with workers possibly stuck: with ack = receive,

@@ -296,11 +296,13 @@ supervise(struct daemon *d)
         begin_stop(d, "source ended");
     }
     switch (pipeline_join(d->pl, d->deadline_ms)) {
-    case -2:
+    case PIPELINE_STUCK:
         give_up(d);
         break;
-    case -1:
+    case PIPELINE_SOURCE_FAILED:
         return 1;
+    case PIPELINE_ENDED:
+        break;
     }
     log_info("%s", stats_line(0, line, sizeof line));
     return 0;

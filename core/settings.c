@@ -88,7 +88,7 @@ read_stages(struct settings *s, struct config *c)
                s->parser.conf != NULL ? &s->parser : NULL);
 }
 
-int
+enum settings_result
 settings_load(struct settings *s, const char *path, enum settings_depth depth,
               FILE *errs)
 {
@@ -99,7 +99,7 @@ settings_load(struct settings *s, const char *path, enum settings_depth depth,
     c = config_load(path, err, sizeof err);
     if (c == NULL) {
         fprintf(errs, "feed-core: %s\n", err);
-        return -2;
+        return SETTINGS_UNREADABLE;
     }
     s->config = c;
     read_core(s, c);
@@ -109,9 +109,9 @@ settings_load(struct settings *s, const char *path, enum settings_depth depth,
     }
     if (config_errors(c) > 0) {
         config_print_errors(c, errs);
-        return -1;
+        return SETTINGS_INVALID;
     }
-    return 0;
+    return SETTINGS_OK;
 }
 
 void

@@ -229,6 +229,10 @@ struct feed_request {
                            dead_letter and sinks (the CURVE certificate
                            name, else the peer address), or NULL; at most
                            FEED_CLIENT_MAX - 1 bytes are kept */
+    const char *refuse; /* NULL, or the source refuses the request with this
+                           reason (e.g. "client not allowed"): the core
+                           dead-letters it and answers FALSE <refuse>,
+                           without parsing it */
 };
 
 #define FEED_TAG_MAX 1024

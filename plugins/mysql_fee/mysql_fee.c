@@ -339,10 +339,9 @@ fee_unconfigure(const struct feed_host *host, void *conf)
 static void
 fee_close(const struct feed_host *host, void *state)
 {
-    (void)host;
-
     struct fsink *s = state;
 
+    (void)host;
     if (s == NULL) {
         return;
     }

@@ -217,10 +217,9 @@ zmq_rep_configure(const struct feed_host *host, char *err, size_t errlen)
 static void
 zmq_rep_unconfigure(const struct feed_host *host, void *conf)
 {
-    (void)host;
-
     struct zconf *c = conf;
 
+    (void)host;
     if (c != NULL) {
         explicit_bzero(c->secret_z85, sizeof c->secret_z85);
         free(c->endpoints);
@@ -231,10 +230,9 @@ zmq_rep_unconfigure(const struct feed_host *host, void *conf)
 static void
 zmq_rep_close(const struct feed_host *host, void *state)
 {
-    (void)host;
-
     struct zsource *s = state;
 
+    (void)host;
     if (s == NULL) {
         return;
     }
