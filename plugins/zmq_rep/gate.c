@@ -65,6 +65,7 @@ struct gate {
     long long max_connections;
     long long handshake_timeout_ms;
     struct keyring *keys;
+    struct keyring *previous; /* the keys before the last reload */
     struct acl *allow;
     struct peer *peers; /* open connections, by fd */
     size_t npeers;
@@ -503,15 +504,22 @@ gate_serve(struct gate *g, const zmq_pollitem_t items[2])
 }
 
 const char *
-gate_client(const struct gate *g, const char *user_id)
+gate_client(const struct gate *g, const char *user_id, int *allowed)
 {
-    return keyring_find(g->keys, user_id);
+    const char *name = keyring_find(g->keys, user_id);
+
+    *allowed = name != NULL;
+    if (name == NULL) {
+        name = keyring_find(g->previous, user_id);
+    }
+    return name != NULL ? name : user_id;
 }
 
 void
 gate_set_keys(struct gate *g, struct keyring *keys)
 {
-    keyring_free(g->keys);
+    keyring_free(g->previous);
+    g->previous = g->keys;
     g->keys = keys;
 }
 
@@ -535,6 +543,7 @@ gate_free(struct gate *g)
         zmq_close(g->zap);
     }
     keyring_free(g->keys);
+    keyring_free(g->previous);
     acl_free(g->allow);
     free(g->peers);
     free(g);

@@ -45,14 +45,20 @@ void gate_poll_items(const struct gate *g, zmq_pollitem_t items[2]);
 void gate_serve(struct gate *g, const zmq_pollitem_t items[2]);
 
 /*
- * The name of the client behind a request: user_id is the request's
- * "User-Id" (the key the ZAP handler vouched for). With CURVE, NULL when
- * that key is no longer allowed (its certificate was removed, then
- * SIGHUP). The name lives until the next gate_set_keys().
+ * The name of the CURVE client behind a request: user_id is the request's
+ * "User-Id" (the key the ZAP handler vouched for). *allowed says whether
+ * that key is still allowed (its certificate may have been removed, then
+ * SIGHUP). A revoked client keeps the name it had before the last reload;
+ * failing that, its key is its name. The name lives until the next
+ * gate_set_keys().
  */
-const char *gate_client(const struct gate *g, const char *user_id);
+const char *gate_client(const struct gate *g, const char *user_id,
+                        int *allowed);
 
-/* Replaces the allowed clients (the gate takes keys, frees the old). */
+/*
+ * Replaces the allowed clients. The gate takes keys and keeps the ones
+ * they replace until the next call, for the names of revoked clients.
+ */
 void gate_set_keys(struct gate *g, struct keyring *keys);
 
 /* Replaces the allowed addresses (the gate takes allow, frees the old). */

@@ -41,8 +41,8 @@
 #define READ_BURST 256
 /* The ZAP domain: any non-empty one makes libzmq ask the handler. */
 #define ZAP_DOMAIN "feed-core"
-/* The answer to a request of a client whose key was revoked. */
-#define NOT_ALLOWED "FALSE client not allowed"
+/* The reason given to a client whose key was revoked. */
+#define NOT_ALLOWED "client not allowed"
 
 struct zconf {
     const struct feed_host *host; /* borrowed */
@@ -444,37 +444,32 @@ envelope_walk(const unsigned char *tag, size_t len,
 }
 
 /*
- * The name of the request's client (for logs, dead_letter and sinks): the
- * certificate name with CURVE, else the peer's address. With CURVE, NULL
- * when the client's key is no longer allowed.
- */
-static const char *
-client_of(const struct zsource *s, zmq_msg_t *m)
-{
-    if (s->conf->curve) {
-        return gate_client(s->gate, zmq_msg_gets(m, "User-Id"));
-    }
-    return zmq_msg_gets(m, "Peer-Address");
-}
-
-static void zmq_rep_reply(const struct feed_host *host, void *state,
-                          const void *tag, size_t tag_len, const char *text,
-                          size_t len);
-
-/*
- * A request of a client whose key was revoked after it connected: it is
- * answered and never written.
+ * Names the request's client (for logs, dead_letter and sinks): the
+ * certificate name with CURVE, else the peer's address. With CURVE, a
+ * client whose key is no longer allowed has its request refused: the core
+ * dead-letters it and answers FALSE, and it is never written.
  */
 static void
-not_allowed(const struct feed_host *h, struct zsource *s,
-            const struct feed_request *req, const char *user_id)
+name_client(const struct feed_host *h, const struct zsource *s,
+            zmq_msg_t *m, struct feed_request *req)
 {
-    h->log(h, FEED_LOG_WARNING,
-           "request refused: client not allowed key=%s len=%zu",
-           user_id != NULL ? user_id : "none", req->len);
-    if (req->tag_len > 0) {
-        zmq_rep_reply(h, s, req->tag, req->tag_len, NOT_ALLOWED,
-                      strlen(NOT_ALLOWED));
+    const char *user_id;
+    int allowed;
+
+    if (!s->conf->curve) {
+        req->client = zmq_msg_gets(m, "Peer-Address");
+        return;
+    }
+    user_id = zmq_msg_gets(m, "User-Id");
+    if (user_id == NULL) {
+        user_id = "";
+    }
+    req->client = gate_client(s->gate, user_id, &allowed);
+    if (!allowed) {
+        req->refuse = NOT_ALLOWED;
+        h->log(h, FEED_LOG_WARNING,
+               "request refused: client not allowed client=%s key=%s len=%zu",
+               req->client, user_id, req->len);
     }
 }
 
@@ -520,12 +515,8 @@ read_request(const struct feed_host *h, struct zsource *s)
         req.len = frames[n - 1].size;
         req.parts = (unsigned)(n + extra);
     }
-    req.client = client_of(s, &msgs[n - 1]);
-    if (s->conf->curve && req.client == NULL) {
-        not_allowed(h, s, &req, zmq_msg_gets(&msgs[n - 1], "User-Id"));
-    } else {
-        h->submit(h, &req);
-    }
+    name_client(h, s, &msgs[n - 1], &req);
+    h->submit(h, &req);
     for (size_t i = 0; i < n; i++) {
         zmq_msg_close(&msgs[i]);
     }
