@@ -23,6 +23,7 @@
 #include "pidfile.h"
 #include "plugin.h"
 #include "run.h"
+#include "scrape.h"
 #include "settings.h"
 #include "zcert.h"
 
@@ -49,6 +50,7 @@ static const char usage_text[] =
     "            4 unknown (bad config)\n"
     "  check     validate the config and every plugin's keys\n"
     "  plugins   list the plugins in plugin_dir\n"
+    "  stats     the running daemon's figures (needs [core] metrics)\n"
     "  keygen NAME [DIR]\n"
     "            write a new CURVE key pair: DIR/NAME.key (public) and\n"
     "            DIR/NAME.key_secret (secret); DIR defaults to the current\n"
@@ -204,6 +206,31 @@ cmd_check(struct settings *s)
     return 0;
 }
 
+/*
+ * The figures of the running daemon, read from its metrics listener: 0, 1
+ * when they cannot be had (no [core] metrics, a bad answer), 3 when
+ * nothing listens (not running, as in `status`).
+ */
+static int
+cmd_stats(struct settings *s)
+{
+    char err[FEED_ERR_MAX];
+    int rc;
+
+    if (s->metrics == NULL) {
+        fprintf(stderr, "feed-core: stats needs [core] metrics = "
+                "ADDRESS:PORT in %s: it reads the running daemon's metrics "
+                "listener\n", config_file(s->config));
+        return 1;
+    }
+    rc = scrape_print(s->metrics, stdout, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "feed-core: %s\n", err);
+        return rc == SCRAPE_DOWN ? STATUS_STOPPED : 1;
+    }
+    return 0;
+}
+
 static int
 cmd_plugins(const char *config_path)
 {
@@ -254,6 +281,7 @@ enum command {
     CMD_STATUS,
     CMD_CHECK,
     CMD_PLUGINS,
+    CMD_STATS,
     CMD_HELP,
     CMD_KEYGEN,
     CMD_NONE,
@@ -263,8 +291,8 @@ static enum command
 command_of(const char *word)
 {
     static const char *const names[] = {
-        "start", "stop", "restart", "status", "check", "plugins", "help",
-        "keygen",
+        "start", "stop", "restart", "status", "check", "plugins", "stats",
+        "help", "keygen",
     };
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -384,6 +412,12 @@ dispatch(enum command cmd, const struct cli_options *o)
         break;
     case CMD_PLUGINS:
         return cmd_plugins(o->config);
+    case CMD_STATS:
+        if (load(&s, path, SETTINGS_CORE) == -1) {
+            return 1;
+        }
+        rc = cmd_stats(&s);
+        break;
     case CMD_KEYGEN:
         return cmd_keygen(o);
     default:

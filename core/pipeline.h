@@ -9,6 +9,7 @@
 
 #include <feed/plugin.h>
 
+struct config;
 struct stage;
 struct pipeline;
 
@@ -42,10 +43,12 @@ int pipeline_start(struct pipeline *pl, char *err, size_t errlen);
 
 /*
  * After SIGHUP: the source's reopen() runs on its thread at its next
- * drain(), each sink instance's before its next write (within TICK_MS when
+ * drain(), able to read its keys from `fresh` (the INI read again; the
+ * pipeline takes it and frees it; NULL: no keys to read); each sink
+ * instance's reopen() runs before its next write (within TICK_MS when
  * idle). Safe from any thread.
  */
-void pipeline_reopen(struct pipeline *pl);
+void pipeline_reopen(struct pipeline *pl, struct config *fresh);
 
 /*
  * Starts the drain: the source stops reading, what was read is committed

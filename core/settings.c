@@ -13,6 +13,7 @@
 #include "buildconf.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 
 static const char *const log_levels[] = {
     "error", "warning", "notice", "info", "debug", NULL,
@@ -28,6 +29,22 @@ optional(struct config *c, const char *key, const char **out)
 
     config_string(c, "core", key, "", &value);
     *out = *value != '\0' ? value : NULL;
+}
+
+/* [core] metrics: empty (off) or a numeric ADDRESS:PORT. */
+static void
+read_metrics(struct settings *s, struct config *c)
+{
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    char err[FEED_ERR_MAX];
+
+    optional(c, "metrics", &s->metrics);
+    if (s->metrics != NULL &&
+        metrics_parse_addr(s->metrics, &addr, &addrlen, err, sizeof err) ==
+            -1) {
+        config_error(c, "core", "metrics", "%s", err);
+    }
 }
 
 static void
@@ -55,6 +72,7 @@ read_core(struct settings *s, struct config *c)
     config_int(c, "core", "stop_timeout", 30, 1, 86400, &s->stop_timeout);
     config_int(c, "core", "stats_interval", 60, 0, 86400,
                &s->stats_interval);
+    read_metrics(s, c);
 }
 
 /*

@@ -21,6 +21,7 @@ struct settings {
     long long queue_max;
     long long stop_timeout;   /* seconds */
     long long stats_interval; /* seconds; 0: off */
+    const char *metrics;      /* ADDRESS:PORT of the listener; NULL: off */
     long long batch_max;
     int ack_receive;
     struct stage source;

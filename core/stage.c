@@ -23,14 +23,14 @@ stage_of(const struct feed_host *h)
     return h->core;
 }
 
-/* Configuration getters are for configure() only. */
+/* Configuration getters are for configure() and a source's reopen(). */
 static struct config *
 config_of(const struct feed_host *h)
 {
     struct stage *s = stage_of(h);
 
     if (s->config == NULL) {
-        log_error("%s: reads configuration outside configure()",
+        log_error("%s: reads configuration outside configure() and reopen()",
                   stage_name(s));
     }
     return s->config;

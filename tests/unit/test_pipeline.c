@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "deadletter.h"
 #include "pipeline.h"
 #include "stage.h"
@@ -72,6 +73,7 @@ static int opens;
 static char origins[1 << 14];
 static int origins_bad; /* a batch's origins did not cover its records */
 static int source_reopens;
+static char reread[64]; /* the key source_reopen() read, the source's */
 static int sink_reopens;
 static int ticks;
 static int tick_retries; /* the first N ticks return RETRY */
@@ -93,6 +95,7 @@ reset(void)
     origins[0] = '\0';
     origins_bad = 0;
     source_reopens = 0;
+    reread[0] = '\0';
     sink_reopens = 0;
     ticks = 0;
     tick_retries = 0;
@@ -305,8 +308,13 @@ sink_write(const struct feed_host *host, void *state,
 static void
 source_reopen(const struct feed_host *host, void *state)
 {
-    (void)host;
+    const char *v = "";
+
     (void)state;
+    /* Outside a SIGHUP with a fresh INI, there is nothing to read. */
+    if (host->conf_string(host, "allow", "(none)", &v) == 0) {
+        snprintf(reread, sizeof reread, "%s", v);
+    }
     __atomic_add_fetch(&source_reopens, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -776,7 +784,7 @@ sighup_reopens_the_source_on_its_thread_and_every_sink_instance(void **st)
     pl = make(0, 10, 2);
     assert_int_equal(pipeline_start(pl, err, sizeof err), 0);
     assert_int_equal(source_reopens + sink_reopens, 0);
-    pipeline_reopen(pl);
+    pipeline_reopen(pl, NULL);
     assert_true(reaches(&source_reopens, 1));
     assert_true(reaches(&sink_reopens, 2));
     pipeline_stop(pl);
@@ -785,6 +793,32 @@ sighup_reopens_the_source_on_its_thread_and_every_sink_instance(void **st)
     pl = NULL;
     assert_int_equal(source_reopens, 1);
     assert_int_equal(sink_reopens, 2);
+}
+
+static void
+on_sighup_the_source_reads_its_keys_from_the_ini_as_it_is_now(void **st)
+{
+    char path[] = "/tmp/feed-reopen-XXXXXX";
+    char err[FEED_ERR_MAX];
+    struct config *fresh;
+    int fd = mkstemp(path);
+
+    (void)st;
+    assert_true(fd != -1);
+    assert_int_equal(write(fd, "[source]\nallow = 10.1.0.0/16\n", 29), 29);
+    close(fd);
+    fresh = config_load(path, err, sizeof err);
+    assert_non_null(fresh);
+    pl = make(0, 10, 1);
+    assert_int_equal(pipeline_start(pl, err, sizeof err), 0);
+    pipeline_reopen(pl, fresh); /* the pipeline owns it now */
+    assert_true(reaches(&source_reopens, 1));
+    pipeline_stop(pl);
+    assert_int_equal(pipeline_join(pl, 0), PIPELINE_ENDED);
+    pipeline_free(pl);
+    pl = NULL;
+    unlink(path);
+    assert_string_equal(reread, "10.1.0.0/16");
 }
 
 static void
@@ -860,6 +894,9 @@ main(void)
             setup, teardown),
         cmocka_unit_test_setup_teardown(
             sighup_reopens_the_source_on_its_thread_and_every_sink_instance,
+            setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            on_sighup_the_source_reads_its_keys_from_the_ini_as_it_is_now,
             setup, teardown),
         cmocka_unit_test_setup_teardown(
             an_idle_worker_ticks_and_reconnects_when_the_tick_fails, setup,
