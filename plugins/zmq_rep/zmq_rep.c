@@ -585,20 +585,41 @@ zmq_rep_run(const struct feed_host *host, void *state)
     return 0;
 }
 
-/*
- * After SIGHUP, on the source's thread: re-read curve_clients. A folder
- * that cannot be read whole keeps the clients allowed before.
- */
+/* Re-reads the allow key; a bad list keeps the old one. */
 static void
-zmq_rep_reopen(const struct feed_host *host, void *state)
+reload_allow(const struct feed_host *host, struct zsource *s)
 {
-    struct zsource *s = state;
+    const char *text = "";
+    struct acl *acl = NULL;
+    char err[FEED_ERR_MAX];
+
+    if (host->conf_string(host, "allow", "", &text) != 0) {
+        host->log(host, FEED_LOG_ERROR,
+                  "allow not reloaded, the addresses allowed before stay allowed");
+        return;
+    }
+    if (*text != '\0' && acl_parse(text, &acl, err, sizeof err) == -1) {
+        host->log(host, FEED_LOG_ERROR,
+                  "allow not reloaded, the addresses allowed before stay allowed: %s",
+                  err);
+        return;
+    }
+    if (acl != NULL) {
+        host->log(host, FEED_LOG_NOTICE, "allow reloaded: %zu entries",
+                  acl_size(acl));
+    } else {
+        host->log(host, FEED_LOG_NOTICE, "allow reloaded: any address");
+    }
+    gate_set_allow(s->gate, acl);
+}
+
+/* Re-reads the curve_clients folder; one that fails keeps the old keys. */
+static void
+reload_clients(const struct feed_host *host, struct zsource *s)
+{
     struct keyring *keys = NULL;
     char err[FEED_ERR_MAX];
 
-    if (!s->conf->curve) {
-        return;
-    }
     if (keyring_load(s->conf->clients_dir, &keys, err, sizeof err) == -1) {
         host->log(host, FEED_LOG_ERROR,
                   "curve_clients not reloaded, the clients allowed before stay allowed: %s",
@@ -608,6 +629,22 @@ zmq_rep_reopen(const struct feed_host *host, void *state)
     host->log(host, FEED_LOG_NOTICE, "curve_clients reloaded: %zu clients",
               keyring_size(keys));
     gate_set_keys(s->gate, keys);
+}
+
+/*
+ * After SIGHUP, on the source's thread (the gate's): re-read allow from
+ * the INI file as it is now, and the curve_clients folder. Between two ZAP
+ * requests, so every peer is checked against one whole list.
+ */
+static void
+zmq_rep_reopen(const struct feed_host *host, void *state)
+{
+    struct zsource *s = state;
+
+    reload_allow(host, s);
+    if (s->conf->curve) {
+        reload_clients(host, s);
+    }
 }
 
 FEED_EXPORT const struct feed_plugin feed_plugin = {

@@ -319,6 +319,21 @@ expect_match "without CURVE the client is the peer address" \
 out=$($PY "$ZC" zmtp10 ::1 "$P26")
 expect_match "without CURVE too, ZMTP/1.0 bytes are cut off" "$out" "^closed"
 expect_eq "and book nothing" "$(rows 900001)" 0
+
+# SIGHUP re-reads allow from the INI file.
+BPID=$(daemon_pid "$B/feed.ini")
+sed -i 's|^allow = .*|allow = 10.0.0.0/8, ::1, 127.0.0.1/32|' "$B/feed.ini"
+kill -HUP "$BPID"
+check "SIGHUP reloads allow" wait_until 10 \
+    log_has "$B" "allow reloaded: 3 entries"
+expect_eq "and 127.0.0.1 is let in" \
+    "$($PY "$ZC" send "tcp://127.0.0.1:$P2" "100203,7,1.5")" TRUE
+sed -i 's|^allow = .*|allow = 127.0.0.1/8|' "$B/feed.ini"
+kill -HUP "$BPID"
+check "a bad allow on SIGHUP is logged" wait_until 10 log_has "$B" \
+    'allow not reloaded, the addresses allowed before stay allowed: "127.0.0.1/8" has address bits set past its /8 prefix'
+expect_eq "and the old list stays" \
+    "$($PY "$ZC" send "tcp://127.0.0.1:$P2" "100204,7,1.5")" TRUE
 fc -c "$B/feed.ini" stop >/dev/null
 
 finish
