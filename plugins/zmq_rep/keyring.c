@@ -18,7 +18,7 @@
 #include "zcert.h"
 
 /* More clients than this is a mistake (the wrong folder), not a setup. */
-#define KEYRING_MAX 100000
+#define KEYRING_MAX 10000
 
 struct client {
     char public_z85[41];

@@ -177,6 +177,18 @@ chmod 600 "$K/server.key_secret"
 out=$(fc -c "$A/feed.ini" check 2>&1)
 expect_match "check accepts it at 0600" "$out" "OK \(source zmq_rep"
 
+C=$T/c
+ini "$C" "endpoint = tcp://127.0.0.1:$P
+curve_secret_key = $K/server.key_secret"
+expect_match "CURVE without curve_clients is a config error" \
+    "$(fc -c "$C/feed.ini" check 2>&1)" \
+    "feed.ini:[0-9]+: \[source\] curve_secret_key: CURVE needs curve_clients, the folder of the clients' public certificates"
+ini "$C" "endpoint = tcp://127.0.0.1:$P
+curve_clients = $K/clients"
+expect_match "curve_clients without a secret key is a config error" \
+    "$(fc -c "$C/feed.ini" check 2>&1)" \
+    "feed.ini:[0-9]+: \[source\] curve_clients: curve_clients needs curve_secret_key \(CURVE is off without it\)"
+
 # --- CURVE: who gets in ----------------------------------------------
 start_ok "the daemon starts with CURVE on" "$A/feed.ini" || finish
 PID=$(daemon_pid "$A/feed.ini")
@@ -240,6 +252,8 @@ expect_match "it is dead-lettered with its client" \
     "$(grep "\"$ticket," "$A/dead.jsonl")" \
     '"reason":"client not allowed","client":"trader-1"'
 check "the reload is logged" log_has "$A" "curve_clients reloaded: 0 clients"
+check "the refusal is logged with its client" log_has "$A" \
+    "request refused: client not allowed client=trader-1 key="
 mv "$K/clients/trader-1.key.revoked" "$K/clients/trader-1.key"
 kill -HUP "$PID"
 check "the restored certificate is reloaded" wait_until 10 \
