@@ -98,6 +98,45 @@ rest_is_empty(const char *p, const char *end)
 }
 
 /*
+ * The value after '=' in [p, end): quoted with '"' or '\'' (then only a
+ * comment may follow), or bare up to a comment. Returns 1, or -1 with the
+ * reason in err.
+ */
+static int
+split_value(const char *p, const char *end, int lineno, struct line *ln,
+            char *err, size_t errlen)
+{
+    while (p < end && is_blank(*p)) {
+        p++;
+    }
+    if (p < end && (*p == '"' || *p == '\'')) {
+        const char *close = memchr(p + 1, *p, (size_t)(end - p - 1));
+
+        if (close == NULL) {
+            snprintf(err, errlen, "line %d: missing closing %c", lineno,
+                     *p);
+            return -1;
+        }
+        ln->value = p + 1;
+        ln->value_len = (size_t)(close - p - 1);
+        if (!rest_is_empty(close + 1, end)) {
+            snprintf(err, errlen, "line %d: invalid syntax", lineno);
+            return -1;
+        }
+        return 1;
+    }
+    ln->value = p;
+    while (p < end && *p != '#') {
+        p++;
+    }
+    while (p > ln->value && is_blank(p[-1])) {
+        p--;
+    }
+    ln->value_len = (size_t)(p - ln->value);
+    return 1;
+}
+
+/*
  * Split the line [p, end) into level, name and value. Returns 1 for an
  * item, 0 for a blank or comment line, -1 with the reason in err.
  */
@@ -143,34 +182,7 @@ split_line(const char *p, const char *end, int lineno, struct line *ln,
     if (*p != '=') {
         goto syntax;
     }
-    p++;
-    while (p < end && is_blank(*p)) {
-        p++;
-    }
-    if (p < end && (*p == '"' || *p == '\'')) {
-        const char *close = memchr(p + 1, *p, (size_t)(end - p - 1));
-
-        if (close == NULL) {
-            snprintf(err, errlen, "line %d: missing closing %c", lineno,
-                     *p);
-            return -1;
-        }
-        ln->value = p + 1;
-        ln->value_len = (size_t)(close - p - 1);
-        if (!rest_is_empty(close + 1, end)) {
-            goto syntax;
-        }
-        return 1;
-    }
-    ln->value = p;
-    while (p < end && *p != '#') {
-        p++;
-    }
-    while (p > ln->value && is_blank(p[-1])) {
-        p--;
-    }
-    ln->value_len = (size_t)(p - ln->value);
-    return 1;
+    return split_value(p + 1, end, lineno, ln, err, errlen);
 
 syntax:
     snprintf(err, errlen, "line %d: invalid syntax", lineno);

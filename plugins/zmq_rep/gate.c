@@ -212,7 +212,8 @@ failure(const struct gate *g, const struct peer *p)
         return "handshake failed";
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
         if (g->failing_code == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
-            return g->curve ? "not a CURVE client" : "security mechanism not accepted";
+            return g->curve ? "not a CURVE client"
+                            : "security mechanism not accepted";
         }
         return "handshake protocol error";
     default:

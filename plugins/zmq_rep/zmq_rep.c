@@ -267,7 +267,8 @@ open_gate(const struct feed_host *host, const struct zconf *c,
         snprintf(err, errlen, "curve_clients: %s", why);
         return -1;
     }
-    if (*c->allow != '\0' && acl_parse(c->allow, &allow, why, sizeof why) == -1) {
+    if (*c->allow != '\0' &&
+        acl_parse(c->allow, &allow, why, sizeof why) == -1) {
         snprintf(err, errlen, "allow: %s", why);
         keyring_free(keys);
         return -1;
@@ -284,13 +285,43 @@ open_gate(const struct feed_host *host, const struct zconf *c,
     return 0;
 }
 
+/*
+ * The ROUTER socket's options, all set before it binds: ZMQ_MAXMSGSIZE
+ * bounds each frame, the ZAP domain makes libzmq ask the gate about every
+ * peer, CURVE when the configuration has a secret key.
+ */
+static int
+set_options(const struct zconf *c, void *router, char *err, size_t errlen)
+{
+    int64_t max = c->max_message;
+
+    if (zmq_setsockopt(router, ZMQ_MAXMSGSIZE, &max, sizeof max) == -1 ||
+        set_int(router, ZMQ_LINGER, (int)c->linger_ms) == -1 ||
+        set_int(router, ZMQ_RCVHWM, (int)c->rcvhwm) == -1 ||
+        set_int(router, ZMQ_IPV6, c->ipv6) == -1 ||
+        set_int(router, ZMQ_HANDSHAKE_IVL, (int)c->handshake_ms) == -1 ||
+        zmq_setsockopt(router, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN,
+                       strlen(ZAP_DOMAIN)) == -1) {
+        snprintf(err, errlen, "cannot create a ROUTER socket: %s",
+                 zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    if (c->curve && (set_int(router, ZMQ_CURVE_SERVER, 1) == -1 ||
+                     zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY,
+                                    c->secret_z85, 41) == -1)) {
+        snprintf(err, errlen, "cannot turn CURVE on: %s",
+                 zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
+
 static enum feed_result
 zmq_rep_open(const struct feed_host *host, void *conf, void **state, char *err,
              size_t errlen)
 {
     const struct zconf *c = conf;
     struct zsource *s = calloc(1, sizeof *s);
-    int64_t max = c->max_message;
     const char *ep = c->endpoints;
 
     if (s == NULL) {
@@ -309,23 +340,12 @@ zmq_rep_open(const struct feed_host *host, void *conf, void **state, char *err,
         goto fail;
     }
     s->router = zmq_socket(s->ctx, ZMQ_ROUTER);
-    if (s->router == NULL ||
-        zmq_setsockopt(s->router, ZMQ_MAXMSGSIZE, &max, sizeof max) == -1 ||
-        set_int(s->router, ZMQ_LINGER, (int)c->linger_ms) == -1 ||
-        set_int(s->router, ZMQ_RCVHWM, (int)c->rcvhwm) == -1 ||
-        set_int(s->router, ZMQ_IPV6, c->ipv6) == -1 ||
-        set_int(s->router, ZMQ_HANDSHAKE_IVL, (int)c->handshake_ms) == -1 ||
-        zmq_setsockopt(s->router, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN,
-                       strlen(ZAP_DOMAIN)) == -1) {
+    if (s->router == NULL) {
         snprintf(err, errlen, "cannot create a ROUTER socket: %s",
                  zmq_strerror(zmq_errno()));
         goto fail;
     }
-    if (c->curve && (set_int(s->router, ZMQ_CURVE_SERVER, 1) == -1 ||
-                     zmq_setsockopt(s->router, ZMQ_CURVE_SECRETKEY,
-                                    c->secret_z85, 41) == -1)) {
-        snprintf(err, errlen, "cannot turn CURVE on: %s",
-                 zmq_strerror(zmq_errno()));
+    if (set_options(c, s->router, err, errlen) == -1) {
         goto fail;
     }
     if (gate_watch(s->gate, s->router, err, errlen) == -1) {
