@@ -103,6 +103,9 @@ add(struct keyring *k, const char *dir, const char *file, char *err,
 static int
 check_unique(struct keyring *k, char *err, size_t errlen)
 {
+    if (k->n < 2) {
+        return 0; /* and qsort() must not see a NULL array */
+    }
     qsort(k->clients, k->n, sizeof *k->clients, by_name);
     for (size_t i = 1; i < k->n; i++) {
         if (strcmp(k->clients[i - 1].name, k->clients[i].name) == 0) {

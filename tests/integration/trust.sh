@@ -176,6 +176,7 @@ expect_match "check refuses a secret key group can read" "$out" \
 chmod 600 "$K/server.key_secret"
 out=$(fc -c "$A/feed.ini" check 2>&1)
 expect_match "check accepts it at 0600" "$out" "OK \(source zmq_rep"
+[ -n "$out" ] || note "check printed nothing: exit $?"
 
 C=$T/c
 ini "$C" "endpoint = tcp://127.0.0.1:$P
@@ -291,8 +292,12 @@ expect_eq "an allowed client is served during the flood" \
     "$([ "$served" -ge 1 ] && echo yes)" yes
 check "the flooding peer sent its frames" \
     test "$(cat "$T/flood.out")" -ge 1
-expect_eq "RSS stays within 8 MiB of idle" \
-    "$([ $((peak - idle)) -lt 8192 ] && echo yes)" yes
+# AddressSanitizer keeps freed memory in quarantine: there the bound is
+# wider, still far below the 512 MiB the peer sent.
+bound=8
+ldd "$FEED_CORE" | grep -q libasan && bound=64
+expect_eq "RSS stays within $bound MiB of idle" \
+    "$([ $((peak - idle)) -lt $((bound * 1024)) ] && echo yes)" yes
 
 # At most one warning a minute per address, however many refusals.
 warnings=$(grep -c "warning: zmq_rep: peer refused: .* address=127.0.0.1" \
