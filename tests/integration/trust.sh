@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # trust.sh - who may book a trade. With CURVE on (keys made by
-# `feed-core keygen`), an allowed client gets TRUE and its row; a client
+# `feed-core keygen`, loaded by pyzmq; and pyzmq's own, read by the daemon),
+# an allowed client gets TRUE and its row; a client
 # without CURVE, one with an unknown key, the raw ZMTP/1.0 bytes of a
 # trade and a silent peer book nothing and are logged with their reason; a
 # revoked client (certificate removed, SIGHUP) is answered FALSE client not
@@ -118,6 +119,15 @@ fc keygen server "$K" >/dev/null
 fc keygen trader-1 "$K/clients" >/dev/null
 fc keygen stranger "$T/client" >/dev/null
 mv "$K/clients/trader-1.key_secret" "$T/client/"
+# pyzmq's certificates: a client's public file (no name in it: its file
+# name names it) goes into curve_clients as it is; its secret file is
+# written under umask 077, since pyzmq leaves the mode to the umask.
+$PY -c 'import os, sys, zmq.auth
+os.umask(0o077)
+zmq.auth.create_certificates(sys.argv[1], "desk-7", metadata={"name": "desk 7"})' \
+    "$T/client"
+install -m 0644 "$T/client/desk-7.key" "$K/clients/"
+PYME=$T/client/desk-7.key_secret
 ME=$T/client/trader-1.key_secret
 STRANGER=$T/client/stranger.key_secret
 SERVER=$K/server.key
@@ -194,7 +204,7 @@ expect_match "curve_clients without a secret key is a config error" \
 start_ok "the daemon starts with CURVE on" "$A/feed.ini" || finish
 PID=$(daemon_pid "$A/feed.ini")
 EP=tcp://127.0.0.1:$P
-check "the log says CURVE is on" log_has "$A" "CURVE on, 1 clients allowed"
+check "the log says CURVE is on" log_has "$A" "CURVE on, 2 clients allowed"
 
 expect_eq "an allowed CURVE client gets TRUE" \
     "$($PY "$ZC" send "$EP" "100001,7,1.5" "$ME" "$SERVER")" TRUE
@@ -216,6 +226,14 @@ expect_eq "a client with an unknown key gets no reply" \
     TIMEOUT
 expect_eq "and books nothing" "$(rows 100004)" 0
 key=$(sed -n 's/.*public-key = "\(.*\)"/\1/p' "$T/client/stranger.key")
+expect_eq "a client whose certificates pyzmq made gets TRUE" \
+    "$($PY "$ZC" send "$EP" "100005,7,1.5" "$PYME" "$SERVER")" TRUE
+expect_eq "and its row is there" "$(rows 100005)" 1
+expect_eq "its refused trade gets FALSE" \
+    "$($PY "$ZC" send "$EP" "100005,7,2" "$PYME" "$SERVER")" \
+    "FALSE line 1: ticket 100005 exists with other values"
+expect_match "and is dead-lettered under its file name" \
+    "$(grep '"100005,7,2"' "$A/dead.jsonl")" '"client":"desk-7"'
 check "it is logged as an unknown key, with the key" \
     log_has "$A" "peer refused: unknown key address=127.0.0.1 key=$key"
 
@@ -252,13 +270,13 @@ expect_eq "the refused trade is not booked" "$(rows "$ticket")" 0
 expect_match "it is dead-lettered with its client" \
     "$(grep "\"$ticket," "$A/dead.jsonl")" \
     '"reason":"client not allowed","client":"trader-1"'
-check "the reload is logged" log_has "$A" "curve_clients reloaded: 0 clients"
+check "the reload is logged" log_has "$A" "curve_clients reloaded: 1 clients"
 check "the refusal is logged with its client" log_has "$A" \
     "request refused: client not allowed client=trader-1 key="
 mv "$K/clients/trader-1.key.revoked" "$K/clients/trader-1.key"
 kill -HUP "$PID"
 check "the restored certificate is reloaded" wait_until 10 \
-    log_has "$A" "curve_clients reloaded: 1 clients"
+    log_has "$A" "curve_clients reloaded: 2 clients"
 expect_eq "and its client is served again" \
     "$($PY "$ZC" send "$EP" "100030,7,1.5" "$ME" "$SERVER")" TRUE
 

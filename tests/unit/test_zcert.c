@@ -1,7 +1,8 @@
 /*
  * test_zcert.c - CURVE certificates: the text czmq and pyzmq write, every
  * way a certificate can be wrong, the secret file's rules, and writing a
- * new pair without ever overwriting one.
+ * new pair without ever overwriting one. Interop with pyzmq itself is
+ * tests/integration/trust.sh's (python3-zmq is no build dependency).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -538,101 +539,6 @@ a_failed_write_leaves_no_file(void **state)
     assert_int_equal(stat(scratch_path("c.key"), &st), -1);
 }
 
-/*
- * Runs a python3 (pyzmq) script with the scratch folder as argv[1] and
- * reads the two words it prints into a and b (41 bytes each).
- */
-static void
-pyzmq(const char *script, char *a, char *b)
-{
-    char cmd[4096];
-    FILE *p;
-
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c '%s' '%s'", script,
-             scratch);
-    fflush(NULL);
-    p = popen(cmd, "r");
-    assert_non_null(p);
-    assert_int_equal(fscanf(p, "%40s %40s", a, b), 2);
-    /* Read to the end: python may still be writing the newline. */
-    while (fgetc(p) != EOF) {
-    }
-    assert_int_equal(pclose(p), 0);
-}
-
-static void
-pyzmq_loads_the_pair_we_write(void **state)
-{
-    struct zcert sec;
-    char err[512] = "";
-    char pub_a[41];
-    char pub_b[41];
-    char their_secret[41];
-    char derived[41];
-
-    (void)state;
-    assert_int_equal(zcert_write_pair(scratch, "ours", err, sizeof err), 0);
-    assert_int_equal(zcert_load_secret(scratch_path("ours.key_secret"), &sec,
-                                       err, sizeof err),
-                     0);
-    pyzmq("import sys, zmq.auth as a\n"
-          "d = sys.argv[1]\n"
-          "p, s = a.load_certificate(d + \"/ours.key\")\n"
-          "print(p.decode(), s)\n",
-          pub_a, pub_b);
-    assert_string_equal(pub_a, sec.public_z85);
-    assert_string_equal(pub_b, "None");
-    pyzmq("import sys, zmq.auth as a\n"
-          "p, s = a.load_certificate(sys.argv[1] + \"/ours.key_secret\")\n"
-          "print(p.decode(), s.decode())\n",
-          pub_b, their_secret);
-    assert_string_equal(pub_b, sec.public_z85);
-    assert_string_equal(their_secret, sec.secret_z85);
-    assert_int_equal(zmq_curve_public(derived, their_secret), 0);
-    assert_string_equal(derived, pub_b);
-}
-
-static void
-we_load_the_pair_pyzmq_writes(void **state)
-{
-    struct zcert pub;
-    struct zcert sec;
-    char err[512] = "";
-    char want[512];
-    char their_public[41];
-    char their_secret[41];
-
-    (void)state;
-    /* pyzmq leaves the mode to the umask: 077 makes the secret 0600. */
-    pyzmq("import os, sys, zmq.auth as a\n"
-          "os.umask(0o077)\n"
-          "p, s = a.create_certificates(sys.argv[1], \"theirs\",\n"
-          "                             metadata={\"name\": \"desk 7\"})\n"
-          "print(*(k.decode() for k in a.load_certificate(s)))\n"
-          "os.umask(0o022)\n"
-          "a.create_certificates(sys.argv[1], \"lax\")\n",
-          their_public, their_secret);
-    assert_int_equal(zcert_load_secret(scratch_path("theirs.key_secret"),
-                                       &sec, err, sizeof err),
-                     0);
-    assert_string_equal(sec.name, "desk 7");
-    assert_string_equal(sec.public_z85, their_public);
-    assert_string_equal(sec.secret_z85, their_secret);
-    /* pyzmq puts the name only into the secret file. */
-    assert_int_equal(
-        zcert_load(scratch_path("theirs.key"), &pub, err, sizeof err), 0);
-    assert_string_equal(pub.name, "theirs");
-    assert_string_equal(pub.public_z85, sec.public_z85);
-
-    snprintf(want, sizeof want,
-             "%s: secret key is open to group or others (mode 0644); chmod 600 it",
-             scratch_path("lax.key_secret"));
-    assert_int_equal(zcert_load_secret(scratch_path("lax.key_secret"), &sec,
-                                       err, sizeof err),
-                     -1);
-    assert_string_equal(err, want);
-}
-
 int
 main(void)
 {
@@ -676,10 +582,6 @@ main(void)
             refuses_to_write_under_a_bad_name_or_path, scratch_setup,
             scratch_teardown),
         cmocka_unit_test_setup_teardown(a_failed_write_leaves_no_file,
-                                        scratch_setup, scratch_teardown),
-        cmocka_unit_test_setup_teardown(pyzmq_loads_the_pair_we_write,
-                                        scratch_setup, scratch_teardown),
-        cmocka_unit_test_setup_teardown(we_load_the_pair_pyzmq_writes,
                                         scratch_setup, scratch_teardown),
     };
 
