@@ -502,12 +502,13 @@ read_request(const struct feed_host *h, struct zsource *s)
     struct envelope env;
     struct feed_request req = {0};
     size_t n = 0;
-    size_t extra = 0; /* frames beyond MAX_FRAMES, counted only */
+    size_t extra = 0;         /* frames counted only */
+    size_t keep = MAX_FRAMES; /* up to the body, once the delimiter is seen */
     int more = 1;
 
     while (more) {
         zmq_msg_t spare;
-        zmq_msg_t *m = n < MAX_FRAMES ? &msgs[n] : &spare;
+        zmq_msg_t *m = n < keep ? &msgs[n] : &spare;
 
         zmq_msg_init(m);
         if (zmq_msg_recv(m, s->router, n == 0 ? ZMQ_DONTWAIT : 0) == -1) {
@@ -525,6 +526,10 @@ read_request(const struct feed_host *h, struct zsource *s)
         }
         frames[n].data = zmq_msg_data(m);
         frames[n].size = zmq_msg_size(m);
+        /* Past the body, a multipart request's frames are only counted. */
+        if (n >= 1 && frames[n].size == 0 && keep == MAX_FRAMES) {
+            keep = n + 2 < MAX_FRAMES ? n + 2 : MAX_FRAMES;
+        }
         n++;
     }
     if (envelope_open(frames, n, extra, &env, &req) == -1) {
