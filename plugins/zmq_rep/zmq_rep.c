@@ -676,7 +676,7 @@ FEED_EXPORT const struct feed_plugin feed_plugin = {
     FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_SOURCE,
     .name = "zmq_rep",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .summary = "receives requests from ZeroMQ REQ clients, replies TRUE or "
                "FALSE <reason>",
     .configure = zmq_rep_configure,
