@@ -212,15 +212,28 @@ put(char *p, const char *s)
     return p + n;
 }
 
+/* Appends ,"NAME":"..." (or ,"NAME_base64":"..." for bytes not UTF-8). */
+static char *
+put_field(char *p, const char *name, const unsigned char *s, size_t len)
+{
+    int text = deadletter_utf8_valid(s, len);
+
+    p = put(p, ",\"");
+    p = put(p, name);
+    p = put(p, text ? "\":\"" : "_base64\":\"");
+    p = text ? escape(p, s, len) : base64(p, s, len);
+    return put(p, "\"");
+}
+
 char *
-deadletter_format(long long now_ms, const char *reason, const void *msg,
-                  size_t len, unsigned parts, size_t *outlen)
+deadletter_format(long long now_ms, const char *reason, const char *client,
+                  const void *msg, size_t len, unsigned parts, size_t *outlen)
 {
     const unsigned char *body = msg;
-    int text = deadletter_utf8_valid(body, len);
     size_t rlen = strlen(reason);
+    size_t clen = client != NULL ? strlen(client) : 0;
     /* Escaping grows a byte to at most 6; base64 to 4/3. */
-    size_t cap = 160 + rlen * 6 + (text ? len * 6 : len / 3 * 4 + 4);
+    size_t cap = 200 + rlen * 6 + clen * 6 + len * 6;
     char *buf = malloc(cap);
     char *p;
     time_t secs = (time_t)(now_ms / 1000);
@@ -235,12 +248,14 @@ deadletter_format(long long now_ms, const char *reason, const void *msg,
     p = put(p, "\",\"reason\":\"");
     p = escape(p, (const unsigned char *)reason, rlen);
     p = put(p, "\"");
+    if (clen > 0) {
+        p = put_field(p, "client", (const unsigned char *)client, clen);
+    }
     if (parts > 1) {
         p += snprintf(p, 64, ",\"parts\":%u", parts);
     }
-    p = put(p, text ? ",\"message\":\"" : ",\"message_base64\":\"");
-    p = text ? escape(p, body, len) : base64(p, body, len);
-    p = put(p, "\"}\n");
+    p = put_field(p, "message", body, len);
+    p = put(p, "}\n");
     *outlen = (size_t)(p - buf);
     return buf;
 }
@@ -291,8 +306,8 @@ append(const char *line, size_t n)
 }
 
 int
-deadletter_write(const char *reason, const void *msg, size_t len,
-                 unsigned parts)
+deadletter_write(const char *reason, const char *client, const void *msg,
+                 size_t len, unsigned parts)
 {
     struct timespec ts;
     size_t n;
@@ -302,7 +317,7 @@ deadletter_write(const char *reason, const void *msg, size_t len,
     clock_gettime(CLOCK_REALTIME, &ts);
     line = deadletter_format((long long)ts.tv_sec * 1000 +
                                  ts.tv_nsec / 1000000,
-                             reason, msg, len, parts, &n);
+                             reason, client, msg, len, parts, &n);
     if (line == NULL) {
         failed("out of memory");
         return -1;

@@ -21,16 +21,17 @@ int deadletter_reopen(char *err, size_t errlen);
 void deadletter_close(void);
 
 /*
- * Appends {"time", "reason", ["parts",] "message" | "message_base64"} as
- * one line with one write(2), so concurrent writers never interleave.
- * `parts` above 1 is recorded (a refused multipart request). A line that
- * cannot be written whole (a full disk) is cut off again: the file holds
- * only whole lines. Safe from any thread. Returns 0, or -1 after logging
- * the failure with its reason (once when failures start, once when they
- * end) and counting it.
+ * Appends {"time", "reason", ["client",] ["parts",] "message" |
+ * "message_base64"} as one line with one write(2), so concurrent writers
+ * never interleave. `client` (NULL or "" for none) names the peer; `parts`
+ * above 1 is recorded (a refused multipart request). A line that cannot be
+ * written whole (a full disk) is cut off again: the file holds only whole
+ * lines. Safe from any thread. Returns 0, or -1 after logging the failure
+ * with its reason (once when failures start, once when they end) and
+ * counting it.
  */
-int deadletter_write(const char *reason, const void *msg, size_t len,
-                     unsigned parts);
+int deadletter_write(const char *reason, const char *client, const void *msg,
+                     size_t len, unsigned parts);
 
 /* How many entries could not be written. */
 unsigned long deadletter_failures(void);
@@ -40,8 +41,9 @@ unsigned long deadletter_failures(void);
  * frees; *outlen gets its length. `now_ms` is the time in ms since the
  * epoch. NULL when out of memory. Exposed for tests.
  */
-char *deadletter_format(long long now_ms, const char *reason, const void *msg,
-                        size_t len, unsigned parts, size_t *outlen);
+char *deadletter_format(long long now_ms, const char *reason,
+                        const char *client, const void *msg, size_t len,
+                        unsigned parts, size_t *outlen);
 
 /* Nonzero when [s, s + len) is valid UTF-8 (no overlongs, no surrogates). */
 int deadletter_utf8_valid(const unsigned char *s, size_t len);

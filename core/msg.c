@@ -9,15 +9,22 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct msg *
-msg_new(const void *tag, size_t tag_len, const void *body, size_t len)
+msg_new(const void *tag, size_t tag_len, const void *body, size_t len,
+        const char *client)
 {
-    struct msg *m = malloc(sizeof *m + tag_len + len + 1);
+    size_t clen = client != NULL ? strnlen(client, FEED_CLIENT_MAX - 1) : 0;
+    struct msg *m = malloc(sizeof *m + tag_len + len + 1 + clen + 1);
+    struct timespec ts;
+    char *c;
 
     if (m == NULL) {
         return NULL;
     }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    m->received_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     m->next = NULL;
     m->values = NULL;
     m->lines = NULL;
@@ -26,6 +33,7 @@ msg_new(const void *tag, size_t tag_len, const void *body, size_t len)
     m->refusal = NULL;
     m->refused = 0;
     m->len = len;
+    m->received_us = 0;
     m->tag_len = (uint16_t)tag_len;
     if (tag_len > 0) {
         memcpy(m->data, tag, tag_len);
@@ -34,6 +42,12 @@ msg_new(const void *tag, size_t tag_len, const void *body, size_t len)
         memcpy(m->data + tag_len, body, len);
     }
     m->data[tag_len + len] = '\0';
+    c = m->data + tag_len + len + 1;
+    if (clen > 0) {
+        memcpy(c, client, clen);
+    }
+    c[clen] = '\0';
+    m->client = c;
     return m;
 }
 

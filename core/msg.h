@@ -23,16 +23,20 @@ struct msg {
     char *refusal;             /* why a sink refused it, or NULL */
     unsigned char refused;     /* a sink refused it: the reply is FALSE */
     size_t len;                /* body bytes */
+    uint64_t received_us;      /* clock_us() at receipt, for the ack delay */
+    int64_t received_ns;       /* CLOCK_REALTIME at msg_new() */
+    const char *client;        /* into data: the peer's name, or "" */
     uint16_t tag_len;
-    char data[];               /* tag, then body, then a NUL */
+    char data[];               /* tag, body, NUL, client, NUL */
 };
 
 /*
- * Copies the reply address and body into a new msg. Returns NULL when out
- * of memory. Free with msg_free().
+ * Copies the reply address, body and client name (NULL for none; cut to
+ * FEED_CLIENT_MAX - 1 bytes) into a new msg stamped with the time now.
+ * Returns NULL when out of memory. Free with msg_free().
  */
 struct msg *msg_new(const void *tag, size_t tag_len, const void *body,
-                    size_t len);
+                    size_t len, const char *client);
 
 /* Frees the msg and its records. Takes NULL. */
 void msg_free(struct msg *m);

@@ -29,7 +29,9 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "config.h"
 #include "deadletter.h"
+#include "health.h"
 #include "log.h"
 #include "msg.h"
 #include "queue.h"
@@ -60,6 +62,9 @@ struct worker {
     struct feed_record *records;
     uint32_t *owner; /* records[i] belongs to batch[first + owner[i]] */
     size_t records_cap;
+    struct feed_origin *origins; /* one per message of the slice */
+    size_t origins_cap;
+    unsigned reopen_seen; /* the pipeline's reopen_gen last acted on */
     uint64_t rng;
     unsigned attempt; /* failures in the current streak, 0: none */
     struct timespec streak_start;
@@ -82,6 +87,9 @@ struct pipeline {
     int done_fd;              /* eventfd: the source thread has ended */
     atomic_int stopping;
     atomic_int abort_start; /* start failed: workers give up */
+    atomic_uint reopen_gen; /* bumped by pipeline_reopen() (SIGHUP) */
+    struct config *fresh_config; /* guarded by reply_lock: for reopen() */
+    unsigned source_reopen_seen; /* the source thread's own */
     /* The source thread's own: */
     size_t inflight; /* submitted and not yet answered and freed */
     int queue_closed;
@@ -96,6 +104,9 @@ struct pipeline {
     int source_started;
     int source_rc;
 };
+
+/* How often an idle worker wakes to tick its sink and notice a SIGHUP. */
+#define TICK_MS 1000
 
 static void
 sleep_ms(unsigned ms)
@@ -124,8 +135,11 @@ signal_fd(int fd)
 static void
 reply(struct pipeline *pl, const struct msg *m, const char *text, size_t len)
 {
-    pl->source->plugin.desc->reply(pl->source_state, m->data, m->tag_len,
-                                   text, len);
+    pl->source->plugin.desc->reply(&pl->source->host, pl->source_state,
+                                   m->data, m->tag_len, text, len);
+    if (m->received_us != 0) {
+        stats_observe(STATS_ACK_DELAY, clock_us() - m->received_us);
+    }
 }
 
 static void
@@ -152,9 +166,10 @@ static void
 refuse_now(struct pipeline *pl, const struct msg *m, const char *reason,
            unsigned parts)
 {
-    deadletter_write(reason, msg_body(m), m->len, parts);
+    deadletter_write(reason, m->client, msg_body(m), m->len, parts);
     stats_add(STATS_REJECTED, 1);
-    log_debug("request refused: %s len=%zu", reason, m->len);
+    log_debug("request refused: %s len=%zu client=%s", reason, m->len,
+              m->client);
     reply_false(pl, m, reason);
 }
 
@@ -179,6 +194,7 @@ int
 pipeline_submit(struct pipeline *pl, const struct feed_request *req)
 {
     const struct feed_plugin *parser = pl->parser->plugin.desc;
+    uint64_t received_us = clock_us();
     char err[FEED_ERR_MAX] = "";
     struct feed_out out;
     struct msg *m;
@@ -187,18 +203,25 @@ pipeline_submit(struct pipeline *pl, const struct feed_request *req)
     if (req->tag_len == 0 || req->tag_len > FEED_TAG_MAX) {
         /* Nobody to answer: kept in dead_letter, never written. */
         log_warning("request of %zu bytes without a usable reply address "
-                    "dead-lettered", req->len);
-        deadletter_write("no usable reply address", req->body, req->len,
-                         req->parts);
+                    "dead-lettered client=%s", req->len,
+                    req->client != NULL ? req->client : "");
+        deadletter_write("no usable reply address", req->client, req->body,
+                         req->len, req->parts);
         stats_add(STATS_REJECTED, 1);
         return 0;
     }
-    m = msg_new(req->tag, req->tag_len, req->body, req->len);
+    m = msg_new(req->tag, req->tag_len, req->body, req->len, req->client);
     if (m == NULL) {
         /* Unanswered, so its client resends it: nothing is lost. */
         log_error("out of memory: request of %zu bytes left unanswered",
                   req->len);
         return -1;
+    }
+    m->received_us = received_us;
+    if (req->refuse != NULL) {
+        refuse_now(pl, m, req->refuse, req->parts);
+        msg_free(m);
+        return 0;
     }
     if (req->parts > 1) {
         refuse_now(pl, m, "multipart requests are not accepted", req->parts);
@@ -207,8 +230,8 @@ pipeline_submit(struct pipeline *pl, const struct feed_request *req)
     }
     out.msg = m;
     out.nfields = pl->nfields;
-    if (parser->parse(pl->parser->conf, msg_body(m), m->len, &out, err,
-                      sizeof err) != 0) {
+    if (parser->parse(&pl->parser->host, pl->parser->conf, msg_body(m),
+                      m->len, &out, err, sizeof err) != 0) {
         refuse_now(pl, m, err[0] != '\0' ? err : "refused by the parser", 1);
         msg_free(m);
         return 0;
@@ -258,12 +281,43 @@ answer(struct pipeline *pl, struct msg *m)
     pl->inflight--;
 }
 
+/*
+ * The source's reopen(), with its section of the INI read again: getters
+ * work inside it; what they refuse is logged, and the plugin keeps what it
+ * had for those keys.
+ */
+static void
+reopen_source(struct pipeline *pl)
+{
+    struct stage *src = pl->source;
+    struct config *fresh;
+
+    pthread_mutex_lock(&pl->reply_lock);
+    fresh = pl->fresh_config;
+    pl->fresh_config = NULL;
+    pthread_mutex_unlock(&pl->reply_lock);
+    if (PLUGIN_HAS(src->plugin.desc, reopen)) {
+        src->config = fresh;
+        src->plugin.desc->reopen(&src->host, pl->source_state);
+        src->config = NULL;
+    }
+    if (fresh != NULL && config_errors(fresh) > 0) {
+        log_error("SIGHUP: %s; kept the old value", config_first_error(fresh));
+    }
+    config_free(fresh);
+}
+
 void
 pipeline_drain(struct pipeline *pl)
 {
+    unsigned gen = atomic_load(&pl->reopen_gen);
     uint64_t count;
     struct msg *m;
 
+    if (gen != pl->source_reopen_seen) {
+        pl->source_reopen_seen = gen;
+        reopen_source(pl);
+    }
     /* Clear first: whatever arrives after the swap below signals again. */
     if (read(pl->wake_fd, &count, sizeof count) < 0) {
         (void)0; /* EAGAIN: nothing was signalled */
@@ -309,6 +363,59 @@ hand_back(struct pipeline *pl, struct msg *head, struct msg *tail)
     if (was_empty) {
         signal_fd(pl->wake_fd);
     }
+}
+
+/* The source's and the parser's host functions (see feed/plugin.h). */
+
+static struct pipeline *
+pipeline_of(const struct feed_host *h)
+{
+    return ((const struct stage *)h->core)->pipeline;
+}
+
+static int
+host_submit(const struct feed_host *h, const struct feed_request *req)
+{
+    return pipeline_submit(pipeline_of(h), req);
+}
+
+static int
+host_accepting(const struct feed_host *h)
+{
+    return pipeline_accepting(pipeline_of(h));
+}
+
+static int
+host_wake_fd(const struct feed_host *h)
+{
+    return pipeline_wake_fd(pipeline_of(h));
+}
+
+static void
+host_drain(const struct feed_host *h)
+{
+    pipeline_drain(pipeline_of(h));
+}
+
+static int
+host_finished(const struct feed_host *h)
+{
+    return pipeline_finished(pipeline_of(h));
+}
+
+/* Gives the source and the parser the functions of a running pipeline. */
+static void
+install_host(struct pipeline *pl)
+{
+    struct feed_host *h = &pl->source->host;
+
+    pl->source->pipeline = pl;
+    h->submit = host_submit;
+    h->accepting = host_accepting;
+    h->wake_fd = host_wake_fd;
+    h->drain = host_drain;
+    h->finished = host_finished;
+    pl->parser->host.emit = pipeline_emit;
 }
 
 /* ---------------------------------------------------------------------
@@ -377,26 +484,76 @@ streak_end(struct worker *w)
 
 /* Closes the instance and opens a new one, however long that takes. */
 static void
-reopen(struct worker *w)
+reconnect(struct worker *w)
 {
-    const struct feed_plugin *d = w->pl->sink->plugin.desc;
+    const struct stage *sink = w->pl->sink;
+    const struct feed_plugin *d = sink->plugin.desc;
     char err[FEED_ERR_MAX];
 
+    health_connected(w->id, 0);
     if (d->close != NULL) {
-        d->close(w->sink);
+        d->close(&sink->host, w->sink);
     }
     w->sink = NULL;
     for (;;) {
+        enum feed_result r;
+
         err[0] = '\0';
-        if (d->open(w->pl->sink->conf, &w->sink, err, sizeof err) ==
-            FEED_OK) {
+        health_call_begin(w->id, HEALTH_CALL_OPEN);
+        r = d->open(&sink->host, sink->conf, &w->sink, err, sizeof err);
+        health_call_end(w->id);
+        if (r == FEED_OK) {
+            health_connected(w->id, 1);
             return;
         }
         streak_fail(w, "sink connect", err);
     }
 }
 
-/* Lays out the records of batch[first, first + n); returns their count. */
+/* After SIGHUP: the sink reopens what it keeps open (its files). */
+static void
+maybe_reopen(struct worker *w)
+{
+    const struct stage *sink = w->pl->sink;
+    unsigned gen = atomic_load(&w->pl->reopen_gen);
+
+    if (gen == w->reopen_seen) {
+        return;
+    }
+    w->reopen_seen = gen;
+    if (PLUGIN_HAS(sink->plugin.desc, reopen)) {
+        sink->plugin.desc->reopen(&sink->host, w->sink);
+    }
+}
+
+/* An idle worker lets its sink check the connection. */
+static void
+tick(struct worker *w)
+{
+    const struct stage *sink = w->pl->sink;
+
+    char err[FEED_ERR_MAX] = "";
+    enum feed_result r;
+
+    if (!PLUGIN_HAS(sink->plugin.desc, tick)) {
+        return;
+    }
+    health_call_begin(w->id, HEALTH_CALL_TICK);
+    r = sink->plugin.desc->tick(&sink->host, w->sink, err, sizeof err);
+    health_call_end(w->id);
+    if (r == FEED_RETRY) {
+        /* Not connected until the next successful open. */
+        health_connected(w->id, 0);
+        streak_fail(w, "sink check", err);
+        reconnect(w);
+        streak_end(w);
+    }
+}
+
+/*
+ * Lays out the records of batch[first, first + n) and one origin per
+ * message; returns the records' count, SIZE_MAX when out of memory.
+ */
 static size_t
 build_records(struct worker *w, size_t first, size_t n)
 {
@@ -404,6 +561,14 @@ build_records(struct worker *w, size_t first, size_t n)
     size_t count = 0;
     size_t k = 0;
 
+    if (n > w->origins_cap) {
+        struct feed_origin *o = realloc(w->origins, n * sizeof *o);
+        if (o == NULL) {
+            return SIZE_MAX;
+        }
+        w->origins = o;
+        w->origins_cap = n;
+    }
     for (size_t i = first; i < first + n; i++) {
         count += w->batch[i]->nrec;
     }
@@ -422,6 +587,12 @@ build_records(struct worker *w, size_t first, size_t n)
     }
     for (size_t i = first; i < first + n; i++) {
         const struct msg *m = w->batch[i];
+        w->origins[i - first] = (struct feed_origin){
+            .first = k,
+            .count = m->nrec,
+            .client = m->client,
+            .received_ns = m->received_ns,
+        };
         for (uint32_t r = 0; r < m->nrec; r++) {
             w->records[k].line = m->lines[r];
             w->records[k].values = m->values + (size_t)r * nf;
@@ -467,10 +638,10 @@ refuse(struct worker *w, size_t i, const char *err)
     }
     m->refused = 1;
     m->refusal = strdup(err);
-    deadletter_write(err, msg_body(m), m->len, 1);
+    deadletter_write(err, m->client, msg_body(m), m->len, 1);
     stats_add(STATS_REJECTED, 1);
-    log_notice("worker %u: request refused by the sink: %s len=%zu", w->id,
-               err, m->len);
+    log_notice("worker %u: request refused by the sink: %s len=%zu "
+               "client=%s", w->id, err, m->len, m->client);
     pthread_mutex_lock(&w->lock);
     w->batch[i] = NULL;
     pthread_mutex_unlock(&w->lock);
@@ -519,7 +690,8 @@ narrow(struct worker *w, size_t first, size_t n, size_t culprit,
 static void
 write_slice(struct worker *w, size_t first, size_t n)
 {
-    const struct feed_plugin *d = w->pl->sink->plugin.desc;
+    const struct stage *sink = w->pl->sink;
+    const struct feed_plugin *d = sink->plugin.desc;
 
     for (;;) {
         char err[FEED_ERR_MAX] = "";
@@ -530,14 +702,19 @@ write_slice(struct worker *w, size_t first, size_t n)
 
         batch.count = build_records(w, first, n);
         batch.records = w->records;
+        batch.nrequests = n;
+        batch.requests = w->origins;
         if (batch.count == SIZE_MAX) {
             streak_fail(w, "sink write", "out of memory");
             continue;
         }
-        start = clock_ms();
-        r = d->write(w->sink, &batch, &bad, err, sizeof err);
+        health_call_begin(w->id, HEALTH_CALL_WRITE);
+        start = clock_us();
+        r = d->write(&sink->host, w->sink, &batch, &bad, err, sizeof err);
+        /* Every outcome: a stuck write shows with its real duration. */
+        stats_commit_us(clock_us() - start);
+        health_call_end(w->id);
         if (r == FEED_OK) {
-            stats_commit_ms(clock_ms() - start);
             streak_end(w);
             finish(w, first, n, batch.count);
             return;
@@ -548,8 +725,9 @@ write_slice(struct worker *w, size_t first, size_t n)
                    err);
             return;
         }
+        health_connected(w->id, 0);
         streak_fail(w, "sink write", err);
-        reopen(w);
+        reconnect(w);
     }
 }
 
@@ -577,7 +755,7 @@ static int
 connect_first(struct worker *w)
 {
     struct pipeline *pl = w->pl;
-    const struct feed_plugin *d = pl->sink->plugin.desc;
+    const struct stage *sink = pl->sink;
     uint64_t deadline = clock_ms() + pl->set.start_timeout_ms;
     char err[FEED_ERR_MAX];
 
@@ -586,8 +764,12 @@ connect_first(struct worker *w)
         uint64_t now;
 
         err[0] = '\0';
-        r = d->open(pl->sink->conf, &w->sink, err, sizeof err);
+        health_call_begin(w->id, HEALTH_CALL_OPEN);
+        r = sink->plugin.desc->open(&sink->host, sink->conf, &w->sink, err,
+                                    sizeof err);
+        health_call_end(w->id);
         if (r == FEED_OK) {
+            health_connected(w->id, 1);
             return 0;
         }
         now = clock_ms();
@@ -627,13 +809,21 @@ worker_main(void *arg)
         return NULL;
     }
     w->attempt = 0;
+    w->reopen_seen = atomic_load(&pl->reopen_gen);
     report_start(pl, 1, NULL);
     for (;;) {
         int room = 0;
-        size_t n = queue_pop(&pl->queue, pl->set.batch_max, w->batch,
-                             pl->set.batch_max, &w->nbatch, &room);
+        int idle = 0;
+        size_t n = queue_pop_wait(&pl->queue, pl->set.batch_max, w->batch,
+                                  pl->set.batch_max, &w->nbatch, &room,
+                                  TICK_MS, &idle);
         if (room) {
             signal_fd(pl->wake_fd);
+        }
+        maybe_reopen(w);
+        if (idle) {
+            tick(w);
+            continue;
         }
         if (n == 0) {
             break;
@@ -644,8 +834,9 @@ worker_main(void *arg)
         pthread_mutex_unlock(&w->lock);
         queue_done(&pl->queue);
     }
+    health_connected(w->id, 0);
     if (pl->sink->plugin.desc->close != NULL) {
-        pl->sink->plugin.desc->close(w->sink);
+        pl->sink->plugin.desc->close(&pl->sink->host, w->sink);
     }
     w->sink = NULL;
     return NULL;
@@ -656,10 +847,12 @@ source_main(void *arg)
 {
     struct pipeline *pl = arg;
 
-    pl->source_rc = pl->source->plugin.desc->run(pl->source_state);
+    pl->source_rc =
+        pl->source->plugin.desc->run(&pl->source->host, pl->source_state);
     if (pl->source_rc != 0) {
         log_error("source %s failed; stopping", stage_name(pl->source));
     }
+    health_source_bound(0);
     /* Workers finish what is queued, then end. */
     close_queue(pl);
     signal_fd(pl->done_fd);
@@ -715,7 +908,8 @@ pipeline_new(struct stage *source, struct stage *parser, struct stage *sink,
             goto fail;
         }
     }
-    source->pipeline = pl;
+    health_reset(set->threads);
+    install_host(pl);
     return pl;
 
 fail:
@@ -728,7 +922,7 @@ static void
 close_source(struct pipeline *pl)
 {
     if (pl->source_state != NULL && pl->source->plugin.desc->close != NULL) {
-        pl->source->plugin.desc->close(pl->source_state);
+        pl->source->plugin.desc->close(&pl->source->host, pl->source_state);
     }
     pl->source_state = NULL;
 }
@@ -738,12 +932,15 @@ pipeline_open_source(struct pipeline *pl, char *err, size_t errlen)
 {
     char why[FEED_ERR_MAX] = "";
 
-    if (pl->source->plugin.desc->open(pl->source->conf, &pl->source_state,
-                                      why, sizeof why) != FEED_OK) {
+    const struct stage *src = pl->source;
+
+    if (src->plugin.desc->open(&src->host, src->conf, &pl->source_state, why,
+                               sizeof why) != FEED_OK) {
         snprintf(err, errlen, "source %s: %s", stage_name(pl->source),
                  why[0] != '\0' ? why : "cannot open");
         return -1;
     }
+    health_source_bound(1);
     return 0;
 }
 
@@ -820,9 +1017,24 @@ pipeline_cancel_start(struct pipeline *pl, const char *why)
 }
 
 void
+pipeline_reopen(struct pipeline *pl, struct config *fresh)
+{
+    struct config *old;
+
+    pthread_mutex_lock(&pl->reply_lock);
+    old = pl->fresh_config;
+    pl->fresh_config = fresh;
+    pthread_mutex_unlock(&pl->reply_lock);
+    config_free(old); /* a SIGHUP the source has not seen yet */
+    atomic_fetch_add(&pl->reopen_gen, 1);
+    signal_fd(pl->wake_fd);
+}
+
+void
 pipeline_stop(struct pipeline *pl)
 {
     atomic_store(&pl->stopping, 1);
+    health_stopping();
     signal_fd(pl->wake_fd);
 }
 
@@ -854,25 +1066,25 @@ join_until(pthread_t t, uint64_t deadline_ms)
     return pthread_timedjoin_np(t, NULL, &ts) == 0 ? 0 : -1;
 }
 
-int
+enum pipeline_end
 pipeline_join(struct pipeline *pl, uint64_t deadline_ms)
 {
     if (pl->source_started) {
         if (join_until(pl->source_thread, deadline_ms) == -1) {
-            return -2;
+            return PIPELINE_STUCK;
         }
         pl->source_started = 0;
     }
     for (unsigned i = 0; i < pl->set.threads; i++) {
         if (pl->workers[i].started) {
             if (join_until(pl->workers[i].thread, deadline_ms) == -1) {
-                return -2;
+                return PIPELINE_STUCK;
             }
             pl->workers[i].started = 0;
         }
     }
     close_source(pl);
-    return pl->source_rc == 0 ? 0 : -1;
+    return pl->source_rc == 0 ? PIPELINE_ENDED : PIPELINE_SOURCE_FAILED;
 }
 
 static void
@@ -880,7 +1092,8 @@ abandon_one(struct pipeline *pl, const struct msg *m, size_t *count)
 {
     (*count)++;
     if (pl->set.ack_receive) {
-        deadletter_write("not committed at shutdown", msg_body(m), m->len, 1);
+        deadletter_write("not committed at shutdown", m->client, msg_body(m),
+                         m->len, 1);
     }
 }
 
@@ -937,11 +1150,13 @@ pipeline_free(struct pipeline *pl)
         free(w->batch);
         free(w->records);
         free(w->owner);
+        free(w->origins);
     }
     free(pl->workers);
     if (pl->queue_ready) {
         queue_destroy(&pl->queue);
     }
+    config_free(pl->fresh_config);
     pthread_mutex_destroy(&pl->reply_lock);
     pthread_mutex_destroy(&pl->start_lock);
     pthread_cond_destroy(&pl->start_cond);

@@ -1,9 +1,11 @@
 /*
  * plugin.c - loading plugins: dlopen, and checking what was loaded.
  *
- * Owns the dlopen handles. A refusal is always one line naming the plugin
- * and the file (nginx's ngx_add_module and redis' moduleLoad work this
- * way). What a plugin's callbacks do is left to host.c and pipeline.c.
+ * Owns the dlopen handles and the checks of a descriptor: ABI major number
+ * first, then its size, kind and callbacks. A refusal is always one line
+ * naming the plugin and the file (nginx's ngx_add_module and redis'
+ * moduleLoad work this way). The host a plugin gets is stage.c's; when its
+ * callbacks run is pipeline.c's.
  */
 #include "plugin.h"
 
@@ -112,11 +114,20 @@ open_checked(struct plugin *p, const char *label, char *err, size_t errlen)
         goto fail;
     }
     /* abi is the first field: the only one safe to read before checking. */
-    if (d->abi != FEED_PLUGIN_ABI) {
+    if (d->abi != FEED_ABI_MAJOR) {
         snprintf(err, errlen,
                  "plugin %s: %s was built for plugin ABI %u, "
                  "this feed-core speaks ABI %u",
-                 label, p->path, d->abi, FEED_PLUGIN_ABI);
+                 label, p->path, d->abi, FEED_ABI_MAJOR);
+        goto fail;
+    }
+    /* Same major: size comes second in every descriptor of this ABI. */
+    if (d->size < FEED_PLUGIN_MIN_SIZE) {
+        snprintf(err, errlen,
+                 "plugin %s: %s has a descriptor of %u bytes, plugin ABI %u "
+                 "needs at least %zu",
+                 label, p->path, d->size, FEED_ABI_MAJOR,
+                 (size_t)FEED_PLUGIN_MIN_SIZE);
         goto fail;
     }
     if (d->name == NULL || d->version == NULL || d->summary == NULL) {

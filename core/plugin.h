@@ -9,6 +9,15 @@
 
 #include <feed/plugin.h>
 
+/*
+ * Nonzero when descriptor `d` has the optional callback `field`: its size
+ * covers the field (it was built against a header that has it) and it is
+ * set. Read a callback past FEED_PLUGIN_MIN_SIZE only through this.
+ */
+#define PLUGIN_HAS(d, field)                                                   \
+    ((d)->size >= offsetof(struct feed_plugin, field) + sizeof((d)->field) && \
+     (d)->field != NULL)
+
 struct plugin {
     void *handle;
     const struct feed_plugin *desc; /* borrowed from handle */

@@ -3,11 +3,17 @@
  *
  * Owns the queued messages. Bounded in records, not messages, so memory is
  * bounded by queue_max however requests are cut. Batching happens here: a
- * worker takes whatever whole messages are waiting, up to batch_max records,
- * and never waits for more, so a lone request is written at once while a
- * busy queue yields full batches (group commit without a timer).
+ * worker takes whatever whole messages are waiting, up to batch_max records.
+ * When no other worker is committing, a lone request is written at once;
+ * while one is, a worker waits for that commit to end or for an eighth of
+ * batch_max to gather, so a busy queue yields large batches (group commit
+ * without a timer). Workers wait with a timeout (queue_pop_wait) so an idle
+ * one can check its connection.
  */
 #include "queue.h"
+
+#include <errno.h>
+#include <time.h>
 
 int
 queue_init(struct queue *q, size_t max)
@@ -23,10 +29,19 @@ queue_init(struct queue *q, size_t max)
     if (pthread_mutex_init(&q->lock, NULL) != 0) {
         return -1;
     }
-    if (pthread_cond_init(&q->not_empty, NULL) != 0) {
+    /* Timed waits (queue_pop_wait) count on the monotonic clock. */
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0) {
         pthread_mutex_destroy(&q->lock);
         return -1;
     }
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (pthread_cond_init(&q->not_empty, &attr) != 0) {
+        pthread_condattr_destroy(&attr);
+        pthread_mutex_destroy(&q->lock);
+        return -1;
+    }
+    pthread_condattr_destroy(&attr);
     return 0;
 }
 
@@ -100,10 +115,38 @@ size_t
 queue_pop(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
           size_t *nout, int *room)
 {
+    int idle;
+
+    return queue_pop_wait(q, batch_max, out, cap, nout, room, 0, &idle);
+}
+
+/* The CLOCK_MONOTONIC time wait_ms from now. */
+static struct timespec
+deadline_after(unsigned wait_ms)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(wait_ms / 1000);
+    ts.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return ts;
+}
+
+size_t
+queue_pop_wait(struct queue *q, size_t batch_max, struct msg **out,
+               size_t cap, size_t *nout, int *room, unsigned wait_ms,
+               int *idle)
+{
+    struct timespec deadline = deadline_after(wait_ms);
     size_t n = 0;
     size_t records = 0;
     size_t before;
 
+    *idle = 0;
     pthread_mutex_lock(&q->lock);
     q->enough = enough_for(batch_max);
     for (;;) {
@@ -112,7 +155,24 @@ queue_pop(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
                             : q->writing == 0 || before >= q->enough) {
             break;
         }
-        pthread_cond_wait(&q->not_empty, &q->lock);
+        if (wait_ms == 0) {
+            pthread_cond_wait(&q->not_empty, &q->lock);
+        } else if (pthread_cond_timedwait(&q->not_empty, &q->lock,
+                                          &deadline) == ETIMEDOUT) {
+            /*
+             * A commit under way for the whole wait is slow: take what is
+             * queued rather than wait for it; with nothing queued, say so.
+             */
+            if (q->head == NULL) {
+                *idle = 1;
+                *nout = 0;
+                *room = 0;
+                pthread_mutex_unlock(&q->lock);
+                return 0;
+            }
+            before = atomic_load_explicit(&q->records, memory_order_relaxed);
+            break;
+        }
     }
     while (q->head != NULL && n < cap &&
            (n == 0 || records + q->head->nrec <= batch_max)) {

@@ -56,6 +56,16 @@ void queue_push(struct queue *q, struct msg *m);
 size_t queue_pop(struct queue *q, size_t batch_max, struct msg **out,
                  size_t cap, size_t *nout, int *room);
 
+/*
+ * queue_pop(), waiting at most wait_ms (0: for ever). When the time is up
+ * with nothing queued, returns 0 with *idle set (the queue is not closed);
+ * with messages queued but another worker's commit still under way, takes
+ * them rather than wait longer for that commit.
+ */
+size_t queue_pop_wait(struct queue *q, size_t batch_max, struct msg **out,
+                      size_t cap, size_t *nout, int *room, unsigned wait_ms,
+                      int *idle);
+
 /* The worker has written what it popped. */
 void queue_done(struct queue *q);
 

@@ -158,7 +158,8 @@ setup(void **state)
         free(f);
         return -1;
     }
-    f->host.abi = FEED_PLUGIN_ABI;
+    f->host.abi = FEED_ABI_MAJOR;
+    f->host.size = sizeof f->host;
     f->host.section = "sink";
     f->host.conf_path = fake_path;
     f->host.conf_bool = fake_bool;
@@ -237,7 +238,7 @@ writes_each_record_as_one_json_line(void **state)
     struct feed_value va[3];
     struct feed_value vb[3];
     struct feed_record r[2];
-    struct feed_batch batch = {2, r};
+    struct feed_batch batch = {2, r, 0, NULL};
     char err[FEED_ERR_MAX] = "";
     size_t bad = SIZE_MAX;
     void *conf;
@@ -248,13 +249,16 @@ writes_each_record_as_one_json_line(void **state)
     set_key(f, "path", "out.jsonl");
     conf = feed_plugin.configure(&f->host, err, sizeof err);
     assert_non_null(conf);
-    assert_int_equal(feed_plugin.open(conf, &sink, err, sizeof err), FEED_OK);
-    assert_int_equal(feed_plugin.write(sink, &batch, &bad, err, sizeof err),
+    assert_int_equal(feed_plugin.open(&f->host, conf, &sink, err, sizeof err),
                      FEED_OK);
-    assert_int_equal(feed_plugin.write(sink, &batch, &bad, err, sizeof err),
-                     FEED_OK);
-    feed_plugin.close(sink);
-    feed_plugin.unconfigure(conf);
+    assert_int_equal(
+        feed_plugin.write(&f->host, sink, &batch, &bad, err, sizeof err),
+        FEED_OK);
+    assert_int_equal(
+        feed_plugin.write(&f->host, sink, &batch, &bad, err, sizeof err),
+        FEED_OK);
+    feed_plugin.close(&f->host, sink);
+    feed_plugin.unconfigure(&f->host, conf);
     assert_string_equal(slurp(f, "out.jsonl"),
                         "{\"ticket\":7,\"login\":42,\"volume\":1.5}\n"
                         "{\"ticket\":8,\"login\":42,\"volume\":2}\n"
@@ -270,7 +274,7 @@ escapes_text_as_json_strings(void **state)
     static const char *const a[] = {"1", "say \"hi\"\\\n\t\x01 caf\xC3\xA9"};
     struct feed_value va[2];
     struct feed_record r[1];
-    struct feed_batch batch = {1, r};
+    struct feed_batch batch = {1, r, 0, NULL};
     char err[FEED_ERR_MAX] = "";
     size_t bad = SIZE_MAX;
     void *conf;
@@ -282,11 +286,13 @@ escapes_text_as_json_strings(void **state)
     set_key(f, "sync", "no");
     conf = feed_plugin.configure(&f->host, err, sizeof err);
     assert_non_null(conf);
-    assert_int_equal(feed_plugin.open(conf, &sink, err, sizeof err), FEED_OK);
-    assert_int_equal(feed_plugin.write(sink, &batch, &bad, err, sizeof err),
+    assert_int_equal(feed_plugin.open(&f->host, conf, &sink, err, sizeof err),
                      FEED_OK);
-    feed_plugin.close(sink);
-    feed_plugin.unconfigure(conf);
+    assert_int_equal(
+        feed_plugin.write(&f->host, sink, &batch, &bad, err, sizeof err),
+        FEED_OK);
+    feed_plugin.close(&f->host, sink);
+    feed_plugin.unconfigure(&f->host, conf);
     assert_string_equal(slurp(f, "notes.jsonl"),
                         "{\"id\":1,\"note\":\"say \\\"hi\\\"\\\\\\u000a"
                         "\\u0009\\u0001 caf\xC3\xA9\"}\n");
@@ -301,7 +307,7 @@ rejects_a_record_that_is_not_utf8_and_writes_nothing(void **state)
     struct feed_value va[2];
     struct feed_value vb[2];
     struct feed_record r[2];
-    struct feed_batch batch = {2, r};
+    struct feed_batch batch = {2, r, 0, NULL};
     char err[FEED_ERR_MAX] = "";
     size_t bad = SIZE_MAX;
     void *conf;
@@ -313,13 +319,15 @@ rejects_a_record_that_is_not_utf8_and_writes_nothing(void **state)
     set_key(f, "path", "notes.jsonl");
     conf = feed_plugin.configure(&f->host, err, sizeof err);
     assert_non_null(conf);
-    assert_int_equal(feed_plugin.open(conf, &sink, err, sizeof err), FEED_OK);
-    assert_int_equal(feed_plugin.write(sink, &batch, &bad, err, sizeof err),
-                     FEED_REJECT);
+    assert_int_equal(feed_plugin.open(&f->host, conf, &sink, err, sizeof err),
+                     FEED_OK);
+    assert_int_equal(
+        feed_plugin.write(&f->host, sink, &batch, &bad, err, sizeof err),
+        FEED_REJECT);
     assert_string_equal(err, "line 4: note is not valid UTF-8");
     assert_int_equal(bad, 1);
-    feed_plugin.close(sink);
-    feed_plugin.unconfigure(conf);
+    feed_plugin.close(&f->host, sink);
+    feed_plugin.unconfigure(&f->host, conf);
     assert_string_equal(slurp(f, "notes.jsonl"), "");
 }
 
@@ -330,7 +338,7 @@ retries_a_batch_the_disk_refused(void **state)
     static const char *const a[] = {"7", "42", "1.5"};
     struct feed_value va[3];
     struct feed_record r[1];
-    struct feed_batch batch = {1, r};
+    struct feed_batch batch = {1, r, 0, NULL};
     char err[FEED_ERR_MAX] = "";
     size_t bad = SIZE_MAX;
     void *conf;
@@ -340,13 +348,15 @@ retries_a_batch_the_disk_refused(void **state)
     set_key(f, "path", "/dev/full");
     conf = feed_plugin.configure(&f->host, err, sizeof err);
     assert_non_null(conf);
-    assert_int_equal(feed_plugin.open(conf, &sink, err, sizeof err), FEED_OK);
-    assert_int_equal(feed_plugin.write(sink, &batch, &bad, err, sizeof err),
-                     FEED_RETRY);
+    assert_int_equal(feed_plugin.open(&f->host, conf, &sink, err, sizeof err),
+                     FEED_OK);
+    assert_int_equal(
+        feed_plugin.write(&f->host, sink, &batch, &bad, err, sizeof err),
+        FEED_RETRY);
     assert_string_equal(err,
                         "cannot write /dev/full: No space left on device");
-    feed_plugin.close(sink);
-    feed_plugin.unconfigure(conf);
+    feed_plugin.close(&f->host, sink);
+    feed_plugin.unconfigure(&f->host, conf);
 }
 
 static void
@@ -361,7 +371,7 @@ fails_to_open_in_a_folder_that_does_not_exist(void **state)
     set_key(f, "path", "no/such/folder/out.jsonl");
     conf = feed_plugin.configure(&f->host, err, sizeof err);
     assert_non_null(conf);
-    assert_int_equal(feed_plugin.open(conf, &sink, err, sizeof err),
+    assert_int_equal(feed_plugin.open(&f->host, conf, &sink, err, sizeof err),
                      FEED_FAIL);
     snprintf(want, sizeof want,
              "cannot open %s/no/such/folder/out.jsonl: No such file or "
@@ -369,7 +379,7 @@ fails_to_open_in_a_folder_that_does_not_exist(void **state)
              f->dir);
     assert_string_equal(err, want);
     assert_null(sink);
-    feed_plugin.unconfigure(conf);
+    feed_plugin.unconfigure(&f->host, conf);
 }
 
 static void

@@ -27,14 +27,40 @@
  *   ...           kind-specific callbacks, see each kind below
  *   unconfigure() once, on the main thread, after everything has stopped.
  *
+ * Every callback gets the host as its first argument, so a plugin needs no
+ * global state to log or count.
+ *
  * Ownership: what a plugin allocates, it frees. Memory the core passes in
  * (requests, records, batches) is borrowed for the duration of the call
  * unless a comment says otherwise.
  *
- * Versioning: FEED_PLUGIN_ABI changes whenever a field's meaning or type
- * changes. New fields are only ever added at the end of struct feed_plugin
- * and struct feed_host. The loader refuses a plugin whose `abi` differs from
- * its own, naming both numbers.
+ * Versioning, as nginx and redis modules do it: the descriptor starts with
+ * FEED_PLUGIN_HEADER, the ABI major number and the size of struct
+ * feed_plugin as the plugin was built. The major number changes only when
+ * a field's meaning or type changes; the loader refuses another major,
+ * naming both numbers. New fields are only ever added at the end of
+ * struct feed_plugin and struct feed_host: the core reads a descriptor field
+ * only when the plugin's `size` covers it (a plugin built against an older
+ * header simply lacks the newer callbacks), and a plugin calls a host
+ * function only when the host's `size` covers it (FEED_HOST_HAS()).
+ *
+ * Threads, for a sink author:
+ *   - configure() and unconfigure() run on the main thread, alone;
+ *   - each worker thread owns one sink instance (the `state` from open())
+ *     and is the only thread that calls open, write, reopen, tick and close
+ *     on it, so an instance needs no lock;
+ *   - the configuration returned by configure() is shared by every
+ *     instance: read it only, or guard what you change in it with your own
+ *     pthread mutex (and say so next to the field);
+ *   - host functions may be called from any thread unless noted.
+ *
+ * Files and privileges: configure() may open and read files (it runs as the
+ * user who started feed-core, usually root, before privileges are dropped;
+ * `feed-core check` calls it too), but must not create any. open(),
+ * write() and the rest run after the daemon dropped root, as `user` and
+ * `group` of [core]: a sink that writes files takes their folder as a path
+ * key (conf_path) and documents that the folder must be writable by that
+ * user (with systemd, StateDirectory= makes one: /var/lib/feed-core).
  */
 #ifndef FEED_PLUGIN_H
 #define FEED_PLUGIN_H
@@ -46,8 +72,28 @@
 extern "C" {
 #endif
 
-/* The ABI this header describes. Put it in feed_plugin.abi. */
-#define FEED_PLUGIN_ABI 1
+/* The ABI major number this header describes. */
+#define FEED_ABI_MAJOR 2
+
+/*
+ * The first fields of every descriptor, as this header builds them:
+ *
+ *     FEED_EXPORT const struct feed_plugin feed_plugin = {
+ *         FEED_PLUGIN_HEADER,
+ *         .kind = FEED_KIND_SINK,
+ *         ...
+ *     };
+ */
+#define FEED_PLUGIN_HEADER                                                     \
+    .abi = FEED_ABI_MAJOR, .size = (unsigned)sizeof(struct feed_plugin)
+
+/*
+ * Nonzero when the host table `h` has the function `field` (the core that
+ * loaded the plugin may be older than the header it was built against).
+ */
+#define FEED_HOST_HAS(h, field)                                                \
+    ((h)->size >= offsetof(struct feed_host, field) + sizeof((h)->field) &&   \
+     (h)->field != NULL)
 
 /* Size of every `err` buffer the core hands to a plugin. */
 #define FEED_ERR_MAX 512
@@ -143,12 +189,28 @@ struct feed_record {
 };
 
 /*
+ * One request of a batch: which records came from it, who sent it and when.
+ * A request is never split across batches.
+ */
+struct feed_origin {
+    size_t first;        /* index of its first record in batch->records */
+    size_t count;        /* its records: records[first, first + count) */
+    const char *client;  /* NUL-terminated, never NULL: the certificate
+                            name with CURVE, else the peer address, else
+                            "" (the source did not say) */
+    int64_t received_ns; /* CLOCK_REALTIME when the core received it */
+};
+
+/*
  * A batch given to a sink: records of one or more whole requests. It is
- * written as one transaction: all of it is kept, or none of it.
+ * written as one transaction: all of it is kept, or none of it. The
+ * requests are in order and cover the records exactly.
  */
 struct feed_batch {
     size_t count;
-    const struct feed_record *records; /* borrowed for the write() call */
+    const struct feed_record *records;  /* borrowed for the write() call */
+    size_t nrequests;
+    const struct feed_origin *requests; /* borrowed for the write() call */
 };
 
 /*
@@ -163,9 +225,23 @@ struct feed_request {
     const void *body;
     size_t len;
     unsigned parts; /* frames the request had; more than 1 is refused */
+    const char *client; /* NUL-terminated name of the peer for logs,
+                           dead_letter and sinks (the CURVE certificate
+                           name, else the peer address), or NULL; at most
+                           FEED_CLIENT_MAX - 1 bytes are kept */
+    const char *refuse; /* NULL, or the source refuses the request with this
+                           reason (e.g. "client not allowed"): the core
+                           dead-letters it and answers FALSE <refuse>,
+                           without parsing it */
 };
 
 #define FEED_TAG_MAX 1024
+#define FEED_CLIENT_MAX 256
+
+/* What a plugin may count with host->count(); shown in stats and metrics. */
+enum feed_count {
+    FEED_COUNT_PEERS_REFUSED = 1, /* a source refused a peer's connection */
+};
 
 struct feed_out; /* a parser's output for one request; owned by the core */
 
@@ -175,7 +251,8 @@ struct feed_out; /* a parser's output for one request; owned by the core */
  * safe to call from any thread unless its comment says otherwise.
  */
 struct feed_host {
-    unsigned abi;        /* FEED_PLUGIN_ABI of the core */
+    unsigned abi;        /* FEED_ABI_MAJOR of the core */
+    unsigned size;       /* sizeof (struct feed_host) in the core */
     const char *section; /* "source", "parser" or "sink" */
     void *core;          /* the core's; do not touch */
 
@@ -265,10 +342,15 @@ struct feed_host {
      * source submitted has been answered; run() should then return.
      */
     int (*finished)(const struct feed_host *h);
+
+    /* Adds n to one of the core's counters (enum feed_count). */
+    void (*count)(const struct feed_host *h, enum feed_count what,
+                  uint64_t n);
 };
 
 /*
- * The descriptor a plugin exports as `feed_plugin`.
+ * The descriptor a plugin exports as `feed_plugin`. Every callback takes
+ * the host (the same pointer configure() got) first.
  *
  * Common to every kind:
  *
@@ -276,72 +358,108 @@ struct feed_host {
  *   feed_host); returns the plugin's configuration, or NULL with a reason in
  *   `err` (may be empty when the reason was reported through conf_*). The
  *   configuration is shared read-only by every instance and thread.
- * unconfigure(conf): frees it. Takes NULL.
+ * unconfigure(host, conf): frees it. Takes NULL.
  *
  * A source (FEED_KIND_SOURCE) runs one instance, on its own thread:
  *
- * open(conf, &state, err, errlen): binds or listens. Called before the
- *   daemon drops root, on the main thread. Returns FEED_OK or FEED_FAIL.
- * run(state): the source's loop: read requests while host->accepting(),
- *   submit() them, poll host->wake_fd() and call host->drain(); return 0
- *   when host->finished(), or -1 after logging a fatal error.
- * reply(state, tag, tag_len, text, len): sends `text` to the request's
- *   client. Called only from within submit() or drain(), so on the source's
- *   thread.
- * close(state): after run() returned; flushes what replies it can. Takes
- *   NULL.
+ * open(host, conf, &state, err, errlen): binds or listens. Called before
+ *   the daemon drops root, on the main thread. Returns FEED_OK or FEED_FAIL.
+ * run(host, state): the source's loop: read requests while
+ *   host->accepting(), submit() them, poll host->wake_fd() and call
+ *   host->drain(); return 0 when host->finished(), or -1 after logging a
+ *   fatal error.
+ * reply(host, state, tag, tag_len, text, len): sends `text` to the
+ *   request's client. Called only from within submit() or drain(), so on
+ *   the source's thread.
+ * close(host, state): after run() returned; flushes what replies it can.
+ *   Takes NULL.
+ * reopen(host, state), optional: after SIGHUP, from within host->drain() on
+ *   the source's thread: re-read what may change while running (allow
+ *   lists, keys). The conf_* getters work here, on the INI file as it is
+ *   now (the strings they return last only until reopen() returns); a value
+ *   they refuse is logged by the core: keep the old one. A reload that
+ *   fails keeps the old state and logs why.
  *
  * A parser (FEED_KIND_PARSER) is called on the source's thread:
  *
- * schema(conf): the fields of its records; stays valid until unconfigure().
- * parse(conf, body, len, out, err, errlen): turns one request body into
- *   records with host->emit(out, ...). Returns 0 when every line is a
+ * schema(host, conf): the fields of its records; stays valid until
+ *   unconfigure().
+ * parse(host, conf, body, len, out, err, errlen): turns one request body
+ *   into records with host->emit(out, ...). Returns 0 when every line is a
  *   record; -1 with `err` set ("line 2: volume is not a number") to refuse
  *   the request whole (records emitted so far are discarded).
  *
- * A sink (FEED_KIND_SINK) has one instance per worker thread:
+ * A sink (FEED_KIND_SINK) has one instance per worker thread; every call on
+ * an instance comes from the worker thread that opened it:
  *
- * open(conf, &state, err, errlen): connects. Called on the worker thread
- *   that will own the instance. FEED_OK, FEED_RETRY (try again later) or
- *   FEED_FAIL (permanent; see enum feed_result).
- * write(state, batch, bad, err, errlen): writes the batch as one
+ * open(host, conf, &state, err, errlen): connects. FEED_OK, FEED_RETRY (try
+ *   again later) or FEED_FAIL (permanent; see enum feed_result).
+ * write(host, state, batch, bad, err, errlen): writes the batch as one
  *   transaction; FEED_OK only once it is durable. On FEED_REJECT, `err`
  *   names the record ("line 3: ticket 7 exists with other values") and, if
  *   the sink knows which record was refused, it sets *bad to its index in
  *   batch->records (otherwise leave it alone); the core uses that to narrow
  *   the batch faster. On FEED_RETRY, `err` carries the server's message.
- * close(state): disconnects. Takes NULL. After a FEED_RETRY the core closes
- *   the instance and opens a new one.
+ *   The core may call write() again with the same records (after a RETRY,
+ *   or a narrowed part after a REJECT), so a write must be idempotent.
+ * close(host, state): disconnects. Takes NULL. After a FEED_RETRY the core
+ *   closes the instance and opens a new one.
+ * reopen(host, state), optional: after SIGHUP, before the instance's next
+ *   write (within a second when idle): reopen files that logrotate moved.
+ * tick(host, state, err, errlen), optional: about once a second while the
+ *   instance is idle (no write for a second). Check the connection if it
+ *   has been idle long enough (mysql_fee pings after 5 s); FEED_RETRY, with
+ *   the reason in `err`, makes the core close and reopen the instance with
+ *   its usual backoff; FEED_OK does nothing.
  */
 struct feed_plugin {
-    unsigned abi; /* FEED_PLUGIN_ABI */
+    unsigned abi;  /* FEED_ABI_MAJOR: set by FEED_PLUGIN_HEADER */
+    unsigned size; /* sizeof (struct feed_plugin): FEED_PLUGIN_HEADER */
     enum feed_kind kind;
     const char *name;    /* as in `plugin = name` */
     const char *version; /* the plugin's own version */
     const char *summary; /* one line, for `feed-core plugins` */
 
     void *(*configure)(const struct feed_host *host, char *err, size_t errlen);
-    void (*unconfigure)(void *conf);
+    void (*unconfigure)(const struct feed_host *host, void *conf);
 
     /* source and sink */
-    enum feed_result (*open)(void *conf, void **state, char *err,
-                             size_t errlen);
-    void (*close)(void *state);
+    enum feed_result (*open)(const struct feed_host *host, void *conf,
+                             void **state, char *err, size_t errlen);
+    void (*close)(const struct feed_host *host, void *state);
 
     /* source */
-    int (*run)(void *state);
-    void (*reply)(void *state, const void *tag, size_t tag_len,
-                  const char *text, size_t len);
+    int (*run)(const struct feed_host *host, void *state);
+    void (*reply)(const struct feed_host *host, void *state, const void *tag,
+                  size_t tag_len, const char *text, size_t len);
 
     /* parser */
-    const struct feed_schema *(*schema)(void *conf);
-    int (*parse)(void *conf, const char *body, size_t len,
-                 struct feed_out *out, char *err, size_t errlen);
+    const struct feed_schema *(*schema)(const struct feed_host *host,
+                                        void *conf);
+    int (*parse)(const struct feed_host *host, void *conf, const char *body,
+                 size_t len, struct feed_out *out, char *err, size_t errlen);
 
     /* sink */
-    enum feed_result (*write)(void *state, const struct feed_batch *batch,
-                              size_t *bad, char *err, size_t errlen);
+    enum feed_result (*write)(const struct feed_host *host, void *state,
+                              const struct feed_batch *batch, size_t *bad,
+                              char *err, size_t errlen);
+
+    /* optional: source and sink */
+    void (*reopen)(const struct feed_host *host, void *state);
+    /* optional: sink */
+    enum feed_result (*tick)(const struct feed_host *host, void *state,
+                             char *err, size_t errlen);
+
+    /* New fields go here, at the end. */
 };
+
+/*
+ * The smallest descriptor ABI 2 accepts: up to and including write().
+ * reopen() and tick() are read only when `size` covers them.
+ */
+#define FEED_PLUGIN_MIN_SIZE                                                   \
+    (offsetof(struct feed_plugin, write) +                                     \
+     sizeof(((struct feed_plugin *)0)->write))
 
 /* The name of the symbol the loader looks up. */
 #define FEED_PLUGIN_SYMBOL "feed_plugin"

@@ -440,8 +440,8 @@ parse_rows(const struct csv_conf *c, const char *body, size_t len,
 }
 
 static int
-csv_trade_parse(void *conf, const char *body, size_t len, struct feed_out *out,
-                char *err, size_t errlen)
+csv_trade_parse(const struct feed_host *host, void *conf, const char *body,
+                size_t len, struct feed_out *out, char *err, size_t errlen)
 {
     const struct csv_conf *c = conf;
     struct rows rs;
@@ -469,7 +469,7 @@ csv_trade_parse(void *conf, const char *body, size_t len, struct feed_out *out,
     for (size_t i = 0; i < rs.n; i++) {
         const struct row *r = &rs.row[i];
 
-        if (!r->repeat && c->host->emit(out, r->line, r->v) == -1) {
+        if (!r->repeat && host->emit(out, r->line, r->v) == -1) {
             snprintf(err, errlen, "out of memory");
             goto fail;
         }
@@ -582,21 +582,24 @@ fail:
 }
 
 static void
-csv_trade_unconfigure(void *conf)
+csv_trade_unconfigure(const struct feed_host *host, void *conf)
 {
+    (void)host;
+
     free(conf);
 }
 
 static const struct feed_schema *
-csv_trade_schema(void *conf)
+csv_trade_schema(const struct feed_host *host, void *conf)
 {
+    (void)host;
     (void)conf;
     return &schema;
 }
 
 /* The one exported symbol: the loader finds the parser by it. */
 FEED_EXPORT const struct feed_plugin feed_plugin = {
-    .abi = FEED_PLUGIN_ABI,
+    FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_PARSER,
     .name = "csv_trade",
     .version = "1.0.0",

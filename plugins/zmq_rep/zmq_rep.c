@@ -110,10 +110,11 @@ zmq_rep_configure(const struct feed_host *host, char *err, size_t errlen)
 }
 
 static void
-zmq_rep_unconfigure(void *conf)
+zmq_rep_unconfigure(const struct feed_host *host, void *conf)
 {
     struct zconf *c = conf;
 
+    (void)host;
     if (c != NULL) {
         free(c->endpoints);
         free(c);
@@ -121,10 +122,11 @@ zmq_rep_unconfigure(void *conf)
 }
 
 static void
-zmq_rep_close(void *state)
+zmq_rep_close(const struct feed_host *host, void *state)
 {
     struct zsource *s = state;
 
+    (void)host;
     if (s == NULL) {
         return;
     }
@@ -145,7 +147,8 @@ set_int(void *sock, int option, int value)
 }
 
 static enum feed_result
-zmq_rep_open(void *conf, void **state, char *err, size_t errlen)
+zmq_rep_open(const struct feed_host *host, void *conf, void **state, char *err,
+             size_t errlen)
 {
     const struct zconf *c = conf;
     struct zsource *s = calloc(1, sizeof *s);
@@ -173,7 +176,7 @@ zmq_rep_open(void *conf, void **state, char *err, size_t errlen)
                      zmq_strerror(zmq_errno()));
             goto fail;
         }
-        c->host->log(c->host, FEED_LOG_INFO, "listening on %s", ep);
+        host->log(host, FEED_LOG_INFO, "listening on %s", ep);
     }
     *state = s;
     return FEED_OK;
@@ -182,7 +185,7 @@ fail:
     if (s->router != NULL) {
         set_int(s->router, ZMQ_LINGER, 0);
     }
-    zmq_rep_close(s);
+    zmq_rep_close(host, s);
     return FEED_FAIL;
 }
 
@@ -338,25 +341,25 @@ send_more(void *router, const void *data, size_t size)
 }
 
 static void
-zmq_rep_reply(void *state, const void *tag, size_t tag_len, const char *text,
-              size_t len)
+zmq_rep_reply(const struct feed_host *host, void *state, const void *tag,
+              size_t tag_len, const char *text, size_t len)
 {
     struct zsource *s = state;
 
     /* ROUTER never blocks on send: a vanished peer's reply is dropped. */
     if (envelope_walk(tag, tag_len, send_more, s->router) == -1 ||
         zmq_send(s->router, text, len, ZMQ_DONTWAIT) == -1) {
-        const struct feed_host *h = s->conf->host;
+        const struct feed_host *h = host;
         h->log(h, FEED_LOG_DEBUG, "reply not sent: %s",
                zmq_strerror(zmq_errno()));
     }
 }
 
 static int
-zmq_rep_run(void *state)
+zmq_rep_run(const struct feed_host *host, void *state)
 {
     struct zsource *s = state;
-    const struct feed_host *h = s->conf->host;
+    const struct feed_host *h = host;
     zmq_pollitem_t items[2] = {
         {s->router, 0, ZMQ_POLLIN, 0},
         {NULL, h->wake_fd(h), ZMQ_POLLIN, 0},
@@ -389,7 +392,7 @@ zmq_rep_run(void *state)
 }
 
 FEED_EXPORT const struct feed_plugin feed_plugin = {
-    .abi = FEED_PLUGIN_ABI,
+    FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_SOURCE,
     .name = "zmq_rep",
     .version = "1.0.0",

@@ -261,8 +261,8 @@ run(int k, const char *data, size_t size, struct ref_line *ref)
     int rc;
 
     memset(err, 0, sizeof err);
-    rc = feed_plugin.parse(confs[k], data, size, testhost_out(th), err,
-                           sizeof err);
+    rc = feed_plugin.parse(&th->host, confs[k], data, size, testhost_out(th),
+                           err, sizeof err);
     if (rc == 0) {
         size_t r = 0;
 
@@ -313,7 +313,7 @@ setup(void)
                     hosts[k].errors);
             abort();
         }
-        hosts[k].schema = feed_plugin.schema(confs[k]);
+        hosts[k].schema = feed_plugin.schema(&hosts[k].host, confs[k]);
     }
 }
 

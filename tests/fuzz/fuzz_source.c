@@ -40,9 +40,10 @@ static int replies;
 static char reply_text[FEED_ERR_MAX + 16];
 
 static void
-fuzz_reply(void *state, const void *tag, size_t tag_len, const char *text,
-           size_t len)
+fuzz_reply(const struct feed_host *host, void *state, const void *tag,
+           size_t tag_len, const char *text, size_t len)
 {
+    (void)host;
     (void)state;
     (void)tag;
     (void)tag_len;
@@ -55,7 +56,7 @@ fuzz_reply(void *state, const void *tag, size_t tag_len, const char *text,
 }
 
 static const struct feed_plugin source_desc = {
-    .abi = FEED_PLUGIN_ABI,
+    FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_SOURCE,
     .name = "fuzz",
     .version = "0",
@@ -64,7 +65,7 @@ static const struct feed_plugin source_desc = {
 };
 
 static const struct feed_plugin sink_desc = {
-    .abi = FEED_PLUGIN_ABI,
+    FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_SINK,
     .name = "none",
     .version = "0",
@@ -219,7 +220,7 @@ static void
 check_dead_letter(const char *reason, const struct feed_request *req)
 {
     size_t len;
-    char *line = deadletter_format(1764060319123LL, reason, req->body,
+    char *line = deadletter_format(1764060319123LL, reason, NULL, req->body,
                                    req->len, req->parts, &len);
     unsigned char *back = malloc(req->len * 6 + 16);
     const char *p;
@@ -286,7 +287,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     replies = 0;
     if (envelope_open(frames, n, extra, &env, &req) != 0) {
         /* As zmq_rep does: no reply address, the core keeps it unanswered. */
-        struct feed_request lost = {NULL, 0, "", 0, 1};
+        struct feed_request lost = {NULL, 0, "", 0, 1, NULL, NULL};
         pipeline_submit(pl, &lost);
         if (replies != 0) {
             abort();

@@ -48,7 +48,7 @@ write_ini "$INI" "$PORT"
 # --- command line basics -------------------------------------------------
 out=$(fc --version)
 expect_match "--version names the version and the ABI" "$out" \
-    '^feed-core [0-9.]+ \(plugin ABI 1\)$'
+    '^feed-core [0-9.]+ \(plugin ABI 2\)$'
 fc help >/dev/null
 expect_eq "help exits 0" "$?" 0
 fc frobnicate 2>/dev/null

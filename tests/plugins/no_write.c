@@ -16,8 +16,10 @@ configure(const struct feed_host *host, char *err, size_t errlen)
 }
 
 static enum feed_result
-open_sink(void *conf, void **state, char *err, size_t errlen)
+open_sink(const struct feed_host *host, void *conf, void **state, char *err,
+          size_t errlen)
 {
+    (void)host;
     (void)conf;
     (void)err;
     (void)errlen;
@@ -26,7 +28,7 @@ open_sink(void *conf, void **state, char *err, size_t errlen)
 }
 
 FEED_EXPORT const struct feed_plugin feed_plugin = {
-    .abi = FEED_PLUGIN_ABI,
+    FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_SINK,
     .name = "no_write",
     .version = "0.0.1",

@@ -84,8 +84,10 @@ test_sink_configure(const struct feed_host *host, char *err, size_t errlen)
 }
 
 static void
-test_sink_unconfigure(void *conf)
+test_sink_unconfigure(const struct feed_host *host, void *conf)
 {
+    (void)host;
+
     free(conf);
 }
 
@@ -106,11 +108,13 @@ note_open(const struct tconf *c, int id)
 }
 
 static enum feed_result
-test_sink_open(void *conf, void **state, char *err, size_t errlen)
+test_sink_open(const struct feed_host *host, void *conf, void **state,
+               char *err, size_t errlen)
 {
     struct tconf *c = conf;
     struct tsink *s;
 
+    (void)host;
     if (c->open_fail == 2) {
         snprintf(err, errlen, "permanent failure injected");
         return FEED_FAIL;
@@ -139,10 +143,11 @@ test_sink_open(void *conf, void **state, char *err, size_t errlen)
 }
 
 static void
-test_sink_close(void *state)
+test_sink_close(const struct feed_host *host, void *state)
 {
     struct tsink *s = state;
 
+    (void)host;
     if (s != NULL) {
         close(s->fd);
         free(s->buf);
@@ -184,14 +189,16 @@ refused(const struct tconf *c, const struct feed_batch *b)
 }
 
 static enum feed_result
-test_sink_write(void *state, const struct feed_batch *b, size_t *bad,
-                char *err, size_t errlen)
+test_sink_write(const struct feed_host *host, void *state,
+                const struct feed_batch *b, size_t *bad, char *err,
+                size_t errlen)
 {
     struct tsink *s = state;
     struct tconf *c = s->conf;
     size_t len = 0;
     size_t i = refused(c, b);
 
+    (void)host;
     if (c->delay_ms > 0) {
         struct timespec ts = {c->delay_ms / 1000,
                               (c->delay_ms % 1000) * 1000000};
@@ -241,7 +248,7 @@ nomem:
 }
 
 FEED_EXPORT const struct feed_plugin feed_plugin = {
-    .abi = FEED_PLUGIN_ABI,
+    FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_SINK,
     .name = "test_sink",
     .version = "0.0.1",

@@ -502,7 +502,7 @@ version_prints_the_version_and_the_abi_and_returns_0(void **state)
 
     (void)state;
     assert_int_equal(r.rc, 0);
-    assert_string_equal(r.out, "feed-core " FEED_VERSION " (plugin ABI 1)\n");
+    assert_string_equal(r.out, "feed-core " FEED_VERSION " (plugin ABI 2)\n");
     assert_string_equal(r.err, "");
     result_free(&r);
 }

@@ -123,14 +123,14 @@ configure(struct testhost *th, const char *fields)
         fail_msg("fields \"%s\" refused: %s%s", fields ? fields : "(default)",
                  err, th->errors);
     }
-    th->schema = feed_plugin.schema(conf);
+    th->schema = feed_plugin.schema(&th->host, conf);
     return conf;
 }
 
 static void
 unconfigure(struct testhost *th, void *conf)
 {
-    feed_plugin.unconfigure(conf);
+    feed_plugin.unconfigure(&th->host, conf);
     testhost_fini(th);
 }
 
@@ -138,7 +138,7 @@ static int
 parse(struct testhost *th, void *conf, const char *body, size_t len, char *err)
 {
     err[0] = '\0';
-    return feed_plugin.parse(conf, body, len, testhost_out(th), err,
+    return feed_plugin.parse(&th->host, conf, body, len, testhost_out(th), err,
                              FEED_ERR_MAX);
 }
 
@@ -895,7 +895,7 @@ the_schema_is_ticket_login_volume_whatever_the_column_order(void **state)
 {
     struct testhost th;
     void *conf = configure(&th, "volume,login,ticket");
-    const struct feed_schema *s = feed_plugin.schema(conf);
+    const struct feed_schema *s = feed_plugin.schema(&th.host, conf);
 
     (void)state;
     assert_int_equal(s->nfields, 3);
@@ -912,7 +912,8 @@ static void
 the_descriptor_declares_a_parser(void **state)
 {
     (void)state;
-    assert_int_equal(feed_plugin.abi, FEED_PLUGIN_ABI);
+    assert_int_equal(feed_plugin.abi, FEED_ABI_MAJOR);
+    assert_int_equal(feed_plugin.size, sizeof feed_plugin);
     assert_int_equal(feed_plugin.kind, FEED_KIND_PARSER);
     assert_string_equal(feed_plugin.name, "csv_trade");
     assert_string_equal(feed_plugin.version, "1.0.0");
@@ -925,7 +926,7 @@ the_descriptor_declares_a_parser(void **state)
     assert_null(feed_plugin.open);
     assert_null(feed_plugin.write);
     /* unconfigure() takes NULL. */
-    feed_plugin.unconfigure(NULL);
+    feed_plugin.unconfigure(NULL, NULL);
 }
 
 /* Every test starts with memory to spare, whatever the last one left. */

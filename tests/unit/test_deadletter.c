@@ -110,7 +110,7 @@ assert_format(const char *reason, const void *msg, size_t len, unsigned parts,
               const char *want)
 {
     size_t n = 0;
-    char *line = deadletter_format(NOW_MS, reason, msg, len, parts, &n);
+    char *line = deadletter_format(NOW_MS, reason, NULL, msg, len, parts, &n);
 
     assert_non_null(line);
     assert_int_equal(n, strlen(want));
@@ -151,7 +151,7 @@ open_working(const char *name)
     char err[FEED_ERR_MAX] = "";
 
     assert_int_equal(deadletter_open(path_in(name), err, sizeof err), 0);
-    assert_int_equal(deadletter_write("warm-up", "x", 1, 1), 0);
+    assert_int_equal(deadletter_write("warm-up", NULL, "x", 1, 1), 0);
 }
 
 /* ------------------------------------------------------------------
@@ -168,16 +168,50 @@ a_plain_message_is_one_json_line_with_time_reason_and_message(void **state)
 }
 
 static void
+the_client_follows_the_reason(void **state)
+{
+    size_t n;
+    char *line = deadletter_format(NOW_MS, "r", "trader-1", "m", 1, 1, &n);
+
+    (void)state;
+    assert_non_null(line);
+    assert_int_equal(n, strlen(TIME_PREFIX "\"reason\":\"r\","
+                                         "\"client\":\"trader-1\","
+                                         "\"message\":\"m\"}\n"));
+    assert_memory_equal(line, TIME_PREFIX "\"reason\":\"r\","
+                                          "\"client\":\"trader-1\","
+                                          "\"message\":\"m\"}\n", n);
+    free(line);
+}
+
+static void
+a_client_that_is_not_utf8_is_kept_as_base64(void **state)
+{
+    size_t n;
+    char *line = deadletter_format(NOW_MS, "r", "\xff\xfe", "m", 1, 1, &n);
+
+    (void)state;
+    assert_non_null(line);
+    assert_int_equal(n, strlen(TIME_PREFIX "\"reason\":\"r\","
+                                         "\"client_base64\":\"//4=\","
+                                         "\"message\":\"m\"}\n"));
+    assert_memory_equal(line, TIME_PREFIX "\"reason\":\"r\","
+                                          "\"client_base64\":\"//4=\","
+                                          "\"message\":\"m\"}\n", n);
+    free(line);
+}
+
+static void
 the_time_is_utc_with_milliseconds(void **state)
 {
     size_t n;
-    char *line = deadletter_format(5, "r", "m", 1, 1, &n);
+    char *line = deadletter_format(5, "r", NULL, "m", 1, 1, &n);
 
     (void)state;
     assert_non_null(line);
     assert_memory_equal(line, "{\"time\":\"1970-01-01T00:00:00.005Z\"", 34);
     free(line);
-    line = deadletter_format(951782400999LL, "r", "m", 1, 1, &n);
+    line = deadletter_format(951782400999LL, "r", NULL, "m", 1, 1, &n);
     assert_non_null(line);
     assert_memory_equal(line, "{\"time\":\"2000-02-29T00:00:00.999Z\"", 34);
     free(line);
@@ -237,7 +271,7 @@ invalid_utf8_is_kept_as_message_base64(void **state)
         all[i] = (unsigned char)i;
     }
     size_t n;
-    char *raw = deadletter_format(NOW_MS, "r", all, sizeof all, 1, &n);
+    char *raw = deadletter_format(NOW_MS, "r", NULL, all, sizeof all, 1, &n);
     assert_non_null(raw);
     /* The buffer holds n bytes, no NUL: make a string of it. */
     char *line = strndup(raw, n);
@@ -292,7 +326,8 @@ a_message_of_only_control_bytes_fits_its_buffer(void **state)
 
     (void)state;
     memset(msg, 0x01, sizeof msg);
-    line = deadletter_format(NOW_MS, "\x01\x01\x01", msg, sizeof msg, 9, &n);
+    line =
+        deadletter_format(NOW_MS, "\x01\x01\x01", NULL, msg, sizeof msg, 9, &n);
     assert_non_null(line);
     assert_int_equal(n, strlen(TIME_PREFIX "\"reason\":\"\",\"parts\":9,"
                                            "\"message\":\"\"}\n") +
@@ -388,8 +423,8 @@ deadletter_write_appends_one_line_per_entry(void **state)
     assert_int_equal(deadletter_open(path, err, sizeof err), 0);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0640);
-    assert_int_equal(deadletter_write("line 1: bad", "x,y", 3, 1), 0);
-    assert_int_equal(deadletter_write("two", "\xff", 1, 2), 0);
+    assert_int_equal(deadletter_write("line 1: bad", NULL, "x,y", 3, 1), 0);
+    assert_int_equal(deadletter_write("two", NULL, "\xff", 1, 2), 0);
     text = slurp(path);
     assert_int_equal(count_lines(text), 2);
     assert_memory_equal(text, "{\"time\":\"20", 11);
@@ -402,7 +437,7 @@ deadletter_write_appends_one_line_per_entry(void **state)
     deadletter_close();
     /* Opening again appends. */
     assert_int_equal(deadletter_open(path, err, sizeof err), 0);
-    assert_int_equal(deadletter_write("three", "z", 1, 1), 0);
+    assert_int_equal(deadletter_write("three", NULL, "z", 1, 1), 0);
     text = slurp(path);
     assert_int_equal(count_lines(text), 3);
     free(text);
@@ -419,12 +454,12 @@ reopen_after_the_file_was_moved_writes_a_new_file_at_the_path(void **state)
     snprintf(moved, sizeof moved, "%s/rejected.jsonl.1", tmp);
     assert_int_equal(
         deadletter_open(path_in("rejected.jsonl"), err, sizeof err), 0);
-    assert_int_equal(deadletter_write("before", "a", 1, 1), 0);
+    assert_int_equal(deadletter_write("before", NULL, "a", 1, 1), 0);
     assert_int_equal(rename(path_in("rejected.jsonl"), moved), 0);
     /* Until reopened, entries follow the moved file. */
-    assert_int_equal(deadletter_write("moved", "b", 1, 1), 0);
+    assert_int_equal(deadletter_write("moved", NULL, "b", 1, 1), 0);
     assert_int_equal(deadletter_reopen(err, sizeof err), 0);
-    assert_int_equal(deadletter_write("after", "c", 1, 1), 0);
+    assert_int_equal(deadletter_write("after", NULL, "c", 1, 1), 0);
     text = slurp(moved);
     assert_int_equal(count_lines(text), 2);
     assert_non_null(strstr(text, "\"reason\":\"moved\""));
@@ -457,7 +492,7 @@ a_failed_reopen_keeps_the_old_file_and_says_why(void **state)
              "Is a directory",
              tmp);
     assert_string_equal(err, want);
-    assert_int_equal(deadletter_write("still", "x", 1, 1), 0);
+    assert_int_equal(deadletter_write("still", NULL, "x", 1, 1), 0);
     text = slurp(moved);
     assert_int_equal(count_lines(text), 1);
     assert_non_null(strstr(text, "\"reason\":\"still\""));
@@ -494,7 +529,7 @@ a_failed_open_says_why_and_keeps_the_file_in_use(void **state)
              "rejected.jsonl: No such file or directory",
              tmp);
     assert_string_equal(err, want);
-    assert_int_equal(deadletter_write("kept", "x", 1, 1), 0);
+    assert_int_equal(deadletter_write("kept", NULL, "x", 1, 1), 0);
     text = slurp(path_in("good.jsonl"));
     assert_int_equal(count_lines(text), 1);
     free(text);
@@ -513,8 +548,8 @@ writing_when_not_open_counts_and_logs_when_failures_start_and_end(void **state)
     deadletter_close();
     before = deadletter_failures();
     saved = capture_begin();
-    assert_int_equal(deadletter_write("r", "m", 1, 1), -1);
-    assert_int_equal(deadletter_write("r", "m", 1, 1), -1);
+    assert_int_equal(deadletter_write("r", NULL, "m", 1, 1), -1);
+    assert_int_equal(deadletter_write("r", NULL, "m", 1, 1), -1);
     assert_int_equal(deadletter_failures(), before + 2);
     open_working("second.jsonl");
     assert_int_equal(deadletter_failures(), before + 2);
@@ -555,7 +590,7 @@ a_write_error_is_logged_with_its_reason(void **state)
     before = deadletter_failures();
     saved = capture_begin();
     assert_int_equal(deadletter_open("/dev/full", err, sizeof err), 0);
-    assert_int_equal(deadletter_write("r", "m", 1, 1), -1);
+    assert_int_equal(deadletter_write("r", NULL, "m", 1, 1), -1);
     deadletter_close();
     logged = capture_end(saved);
     assert_int_equal(deadletter_failures(), before + 1);
@@ -586,7 +621,7 @@ an_entry_that_does_not_fit_is_cut_back_and_the_reason_logged(void **state)
     /* The limit holds for the captured log too: give it room. */
     memset(body, 'b', sizeof body);
     open_working("full.jsonl");
-    assert_int_equal(deadletter_write("room", big, sizeof big, 1), 0);
+    assert_int_equal(deadletter_write("room", NULL, big, sizeof big, 1), 0);
     assert_int_equal(stat(path_in("full.jsonl"), &st), 0);
     /* The file may grow by 20 more bytes: the entry fits half way. */
     signal(SIGXFSZ, SIG_IGN);
@@ -595,14 +630,14 @@ an_entry_that_does_not_fit_is_cut_back_and_the_reason_logged(void **state)
     small.rlim_max = before.rlim_max;
     saved = capture_begin();
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
-    assert_int_equal(deadletter_write("too big", body, sizeof body, 1), -1);
+    assert_int_equal(deadletter_write("too big", NULL, body, sizeof body, 1), -1);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &before), 0);
     signal(SIGXFSZ, SIG_DFL);
     /* Nothing of it stays; the next entry starts on a line of its own. */
     text = slurp(path_in("full.jsonl"));
     assert_int_equal(strlen(text), (size_t)st.st_size);
     free(text);
-    assert_int_equal(deadletter_write("fits", "m", 1, 1), 0);
+    assert_int_equal(deadletter_write("fits", NULL, "m", 1, 1), 0);
     logged = capture_end(saved);
     text = slurp(path_in("full.jsonl"));
     assert_int_equal(count_lines(text), 3);
@@ -633,7 +668,7 @@ write_many(void *arg)
     memset(body, 'a' + w->id, sizeof body);
     snprintf(reason, sizeof reason, "writer %d", w->id);
     for (int i = 0; i < w->count; i++) {
-        if (deadletter_write(reason, body, sizeof body, 1) != 0) {
+        if (deadletter_write(reason, NULL, body, sizeof body, 1) != 0) {
             return (void *)1;
         }
     }
@@ -692,6 +727,8 @@ main(void)
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(a_plain_message_is_one_json_line_with_time_reason_and_message),
+        T(the_client_follows_the_reason),
+        T(a_client_that_is_not_utf8_is_kept_as_base64),
         T(the_time_is_utc_with_milliseconds),
         T(quotes_backslashes_and_control_bytes_are_escaped),
         T(valid_multibyte_utf8_is_kept_as_it_is),

@@ -114,7 +114,7 @@ a_plugin_named_by_its_bare_name_is_found_in_the_plugin_dir(void **state)
     assert_string_equal(p.desc->name, "test_sink");
     assert_string_equal(p.desc->version, "0.0.1");
     assert_int_equal(p.desc->kind, FEED_KIND_SINK);
-    assert_int_equal(p.desc->abi, FEED_PLUGIN_ABI);
+    assert_int_equal(p.desc->abi, FEED_ABI_MAJOR);
     snprintf(want, sizeof want, "%s/test_sink.so", plugins);
     assert_string_equal(p.path, want);
     plugin_unload(&p);
@@ -244,9 +244,38 @@ a_plugin_built_for_another_abi_names_both_numbers(void **state)
     (void)state;
     snprintf(want, sizeof want,
              "plugin bad_abi: %s/bad_abi.so was built for "
-             "plugin ABI 99, this feed-core speaks ABI 1",
+             "plugin ABI 99, this feed-core speaks ABI 2",
              plugins);
     assert_refused("bad_abi", plugins, FEED_KIND_SINK, want);
+}
+
+static void
+a_descriptor_smaller_than_its_abi_allows_is_refused(void **state)
+{
+    char want[PATH_MAX * 2];
+
+    (void)state;
+    snprintf(want, sizeof want,
+             "plugin short_desc: %s/short_desc.so has a descriptor of 16 "
+             "bytes, plugin ABI 2 needs at least %zu",
+             plugins, (size_t)FEED_PLUGIN_MIN_SIZE);
+    assert_refused("short_desc", plugins, FEED_KIND_SINK, want);
+}
+
+static void
+optional_callbacks_are_read_only_when_the_size_covers_them(void **state)
+{
+    struct feed_plugin d = {
+        FEED_PLUGIN_HEADER,
+        .reopen = (void (*)(const struct feed_host *, void *))1,
+    };
+
+    (void)state;
+    assert_true(PLUGIN_HAS(&d, reopen));
+    assert_false(PLUGIN_HAS(&d, tick));
+    /* Built against a header that ended at write(): no reopen. */
+    d.size = (unsigned)FEED_PLUGIN_MIN_SIZE;
+    assert_false(PLUGIN_HAS(&d, reopen));
 }
 
 static void
@@ -342,7 +371,7 @@ plugin_list_prints_good_plugins_and_one_line_per_broken_one(void **state)
     free(want);
     if (asprintf(&want,
                  "feed-core: plugin bad_abi: %s/bad_abi.so was built for "
-                 "plugin ABI 99, this feed-core speaks ABI 1\n"
+                 "plugin ABI 99, this feed-core speaks ABI 2\n"
                  "feed-core: plugin garbage: cannot load %s/garbage.so: "
                  "invalid ELF header\n"
                  "feed-core: plugin no_write: %s/no_write.so is a sink "
@@ -368,7 +397,7 @@ plugin_list_of_the_test_plugin_dir_fails_for_its_broken_plugins(void **state)
     assert_non_null(strstr(out, test_sink_line));
     snprintf(line, sizeof line,
              "feed-core: plugin bad_abi: %s/bad_abi.so "
-             "was built for plugin ABI 99, this feed-core speaks ABI 1\n",
+             "was built for plugin ABI 99, this feed-core speaks ABI 2\n",
              plugins);
     assert_non_null(strstr(errout, line));
     snprintf(line, sizeof line,
@@ -448,6 +477,8 @@ main(void)
         T(a_file_that_is_not_elf_cannot_be_loaded),
         T(a_shared_object_without_the_symbol_is_not_a_plugin),
         T(a_plugin_built_for_another_abi_names_both_numbers),
+        T(a_descriptor_smaller_than_its_abi_allows_is_refused),
+        T(optional_callbacks_are_read_only_when_the_size_covers_them),
         T(a_plugin_of_the_wrong_kind_is_refused),
         T(a_sink_without_a_write_callback_is_refused),
         T(a_path_that_does_not_fit_is_refused),

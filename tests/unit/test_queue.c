@@ -36,7 +36,7 @@ static const char body[] = "7,42,1.5";
 static struct msg *
 new_msg(uint32_t id, uint32_t nrec)
 {
-    struct msg *m = msg_new(&id, sizeof id, body, sizeof body - 1);
+    struct msg *m = msg_new(&id, sizeof id, body, sizeof body - 1, NULL);
     struct feed_value v = {body, sizeof body - 1};
 
     for (uint32_t i = 0; m != NULL && i < nrec; i++) {

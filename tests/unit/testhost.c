@@ -243,7 +243,8 @@ void
 testhost_init(struct testhost *th, const char *section)
 {
     memset(th, 0, sizeof *th);
-    th->host.abi = FEED_PLUGIN_ABI;
+    th->host.abi = FEED_ABI_MAJOR;
+    th->host.size = sizeof th->host;
     th->host.section = section;
     th->host.core = th;
     th->host.conf_string = conf_string;
