@@ -186,7 +186,7 @@ expect_start_fails "an unknown group" "$T/g/feed.ini" \
 write_ini "$T/h/feed.ini" "$(free_port)"
 sed -i 's/^plugin = csv_trade/plugin = nosuch_parser/' "$T/h/feed.ini"
 expect_start_fails "a missing plugin" "$T/h/feed.ini" \
-    "^$T/h/feed.ini:18: \[parser\] plugin: plugin nosuch_parser: cannot open $PLUGIN_DIR/nosuch_parser.so: No such file or directory$"
+    "^$T/h/feed.ini:18: \[parser\] plugin: cannot open $PLUGIN_DIR/nosuch_parser.so: No such file or directory$"
 
 write_ini "$T/i/feed.ini" "$(free_port)" "pasword = x"
 out=$(fc -c "$T/i/feed.ini" check 2>&1)

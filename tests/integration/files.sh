@@ -120,7 +120,7 @@ write_ini "$D/feed.ini" "$P"
 mkfifo "$D/plug.so"
 sed -i 's|^plugin = .*test_sink.so$|plugin = ./plug.so|' "$D/feed.ini"
 line=$(grep -n '^plugin = ./plug.so$' "$D/feed.ini" | cut -d: -f1)
-want="$D/feed.ini:$line: [sink] plugin: plugin ./plug.so: $D/./plug.so is not a regular file"
+want="$D/feed.ini:$line: [sink] plugin: $D/./plug.so is not a regular file"
 out=$(timeout 60 "$FEED_CORE" -c "$D/feed.ini" check 2>&1)
 expect_eq "FIFO plugin: check exits 1 (124: it hung)" "$?" 1
 expect_eq "FIFO plugin: check says it is not a regular file" "$out" "$want"
