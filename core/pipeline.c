@@ -12,8 +12,8 @@
  *   - each worker owns one sink instance and writes batches with it;
  *   - the main thread starts, stops and, at the stop deadline, abandons.
  *
- * Lock order: queue.lock before worker.lock. reply_lock and start_lock are
- * never held with another lock.
+ * The workers' side (batches, retries, narrowing) is worker.c's; the state
+ * both share is declared in pipeline_state.h, with its lock order.
  */
 #include "pipeline.h"
 
@@ -34,99 +34,10 @@
 #include "health.h"
 #include "log.h"
 #include "msg.h"
+#include "pipeline_state.h"
 #include "queue.h"
 #include "stage.h"
 #include "stats.h"
-
-/* What a parser writes records into: the request being parsed. */
-struct feed_out {
-    struct msg *msg;
-    size_t nfields;
-};
-
-struct worker {
-    struct pipeline *pl; /* borrowed */
-    pthread_t thread;
-    unsigned id;         /* from 1, for log lines */
-    int started;         /* the thread was created */
-    void *sink;          /* the sink instance; this thread's */
-    pthread_mutex_t lock;
-    /*
-     * The messages being written. Filled by queue_pop() under the queue's
-     * lock; slots are reordered and cleared (NULL: committed or refused)
-     * under `lock`. pipeline_abandon() reads them holding both.
-     */
-    struct msg **batch;
-    size_t nbatch;
-    /* This thread's own: */
-    struct feed_record *records;
-    uint32_t *owner; /* records[i] belongs to batch[first + owner[i]] */
-    size_t records_cap;
-    struct feed_origin *origins; /* one per message of the slice */
-    size_t origins_cap;
-    unsigned reopen_seen; /* the pipeline's reopen_gen last acted on */
-    uint64_t rng;
-    unsigned attempt; /* failures in the current streak, 0: none */
-    struct timespec streak_start;
-    char last_err[FEED_ERR_MAX];
-};
-
-struct pipeline {
-    struct stage *source; /* borrowed */
-    struct stage *parser; /* borrowed */
-    struct stage *sink;   /* borrowed */
-    struct pipeline_settings set;
-    size_t nfields;
-    void *source_state; /* opened on the main thread, run on the source's */
-    struct queue queue;
-    int queue_ready; /* queue_init() succeeded */
-    pthread_mutex_t reply_lock;
-    struct msg *replies;      /* guarded by reply_lock: to answer, free */
-    struct msg *replies_tail; /* guarded by reply_lock */
-    int wake_fd;              /* eventfd: replies due, or queue room */
-    int done_fd;              /* eventfd: the source thread has ended */
-    atomic_int stopping;
-    atomic_int abort_start; /* start failed: workers give up */
-    atomic_uint reopen_gen; /* bumped by pipeline_reopen() (SIGHUP) */
-    struct config *fresh_config; /* guarded by reply_lock: for reopen() */
-    unsigned source_reopen_seen; /* the source thread's own */
-    /* The source thread's own: */
-    size_t inflight; /* submitted and not yet answered and freed */
-    int queue_closed;
-    /* Start-up: */
-    pthread_mutex_t start_lock;
-    pthread_cond_t start_cond;
-    unsigned ready;          /* guarded by start_lock */
-    unsigned failed;         /* guarded by start_lock */
-    char start_err[2 * FEED_ERR_MAX]; /* guarded by start_lock */
-    struct worker *workers;
-    pthread_t source_thread;
-    int source_started;
-    int source_rc;
-};
-
-/* How often an idle worker wakes to tick its sink and notice a SIGHUP. */
-#define TICK_MS 1000
-
-static void
-sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-    }
-}
-
-static void
-signal_fd(int fd)
-{
-    uint64_t one = 1;
-
-    /* A full counter is still readable: nothing is lost if this fails. */
-    if (write(fd, &one, sizeof one) < 0) {
-        (void)0;
-    }
-}
 
 /* ---------------------------------------------------------------------
  * The source thread: submit, reply, drain.
@@ -344,9 +255,8 @@ pipeline_finished(struct pipeline *pl)
     return pl->inflight == 0;
 }
 
-/* Hands done messages (a chain) back to the source thread for answering. */
-static void
-hand_back(struct pipeline *pl, struct msg *head, struct msg *tail)
+void
+pipeline_hand_back(struct pipeline *pl, struct msg *head, struct msg *tail)
 {
     int was_empty;
 
@@ -416,430 +326,6 @@ install_host(struct pipeline *pl)
     h->drain = host_drain;
     h->finished = host_finished;
     pl->parser->host.emit = pipeline_emit;
-}
-
-/* ---------------------------------------------------------------------
- * Sink workers: batches, retries, narrowing refusals.
- */
-
-/* Capped exponential backoff with jitter: 50 ms doubling to 2 s. */
-static unsigned
-backoff_ms(struct worker *w)
-{
-    unsigned shift = w->attempt < 6 ? w->attempt : 6;
-    unsigned cap = 50u << shift;
-
-    if (cap > 2000) {
-        cap = 2000;
-    }
-    /* xorshift64: workers must not retry in lockstep. */
-    w->rng ^= w->rng << 13;
-    w->rng ^= w->rng >> 7;
-    w->rng ^= w->rng << 17;
-    return cap / 2 + (unsigned)(w->rng % (cap / 2 + 1));
-}
-
-/*
- * One more failure in a streak: logged when the streak starts and when the
- * reason changes, counted always, then a backoff.
- */
-static void
-streak_fail(struct worker *w, const char *what, const char *err)
-{
-    if (err[0] == '\0') {
-        err = "no reason given";
-    }
-    stats_add(STATS_RETRIES, 1);
-    if (w->attempt == 0) {
-        clock_gettime(CLOCK_MONOTONIC, &w->streak_start);
-        log_warning("worker %u: %s failed, retrying: %s", w->id, what, err);
-    } else if (strcmp(err, w->last_err) != 0) {
-        log_warning("worker %u: %s still failing (retry %u): %s", w->id,
-                    what, w->attempt, err);
-    } else {
-        log_debug("worker %u: %s still failing (retry %u)", w->id, what,
-                  w->attempt);
-    }
-    snprintf(w->last_err, sizeof w->last_err, "%s", err);
-    w->attempt++;
-    sleep_ms(backoff_ms(w));
-}
-
-static void
-streak_end(struct worker *w)
-{
-    struct timespec now;
-
-    if (w->attempt == 0) {
-        return;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    log_notice("worker %u: sink recovered retries=%u seconds=%.1f", w->id,
-               w->attempt,
-               (double)(now.tv_sec - w->streak_start.tv_sec) +
-                   (double)(now.tv_nsec - w->streak_start.tv_nsec) / 1e9);
-    w->attempt = 0;
-    w->last_err[0] = '\0';
-}
-
-/* Closes the instance and opens a new one, however long that takes. */
-static void
-reconnect(struct worker *w)
-{
-    const struct stage *sink = w->pl->sink;
-    const struct feed_plugin *d = sink->plugin.desc;
-    char err[FEED_ERR_MAX];
-
-    health_connected(w->id, 0);
-    if (d->close != NULL) {
-        d->close(&sink->host, w->sink);
-    }
-    w->sink = NULL;
-    for (;;) {
-        enum feed_result r;
-
-        err[0] = '\0';
-        health_call_begin(w->id, HEALTH_CALL_OPEN);
-        r = d->open(&sink->host, sink->conf, &w->sink, err, sizeof err);
-        health_call_end(w->id);
-        if (r == FEED_OK) {
-            health_connected(w->id, 1);
-            return;
-        }
-        streak_fail(w, "sink connect", err);
-    }
-}
-
-/* After SIGHUP: the sink reopens what it keeps open (its files). */
-static void
-maybe_reopen(struct worker *w)
-{
-    const struct stage *sink = w->pl->sink;
-    unsigned gen = atomic_load(&w->pl->reopen_gen);
-
-    if (gen == w->reopen_seen) {
-        return;
-    }
-    w->reopen_seen = gen;
-    if (PLUGIN_HAS(sink->plugin.desc, reopen)) {
-        sink->plugin.desc->reopen(&sink->host, w->sink);
-    }
-}
-
-/* An idle worker lets its sink check the connection. */
-static void
-tick(struct worker *w)
-{
-    const struct stage *sink = w->pl->sink;
-
-    char err[FEED_ERR_MAX] = "";
-    enum feed_result r;
-
-    if (!PLUGIN_HAS(sink->plugin.desc, tick)) {
-        return;
-    }
-    health_call_begin(w->id, HEALTH_CALL_TICK);
-    r = sink->plugin.desc->tick(&sink->host, w->sink, err, sizeof err);
-    health_call_end(w->id);
-    if (r == FEED_RETRY) {
-        /* Not connected until the next successful open. */
-        health_connected(w->id, 0);
-        streak_fail(w, "sink check", err);
-        reconnect(w);
-        streak_end(w);
-    }
-}
-
-/*
- * Lays out the records of batch[first, first + n) and one origin per
- * message; returns the records' count, SIZE_MAX when out of memory.
- */
-static size_t
-build_records(struct worker *w, size_t first, size_t n)
-{
-    size_t nf = w->pl->nfields;
-    size_t count = 0;
-    size_t k = 0;
-
-    if (n > w->origins_cap) {
-        struct feed_origin *o = realloc(w->origins, n * sizeof *o);
-        if (o == NULL) {
-            return SIZE_MAX;
-        }
-        w->origins = o;
-        w->origins_cap = n;
-    }
-    for (size_t i = first; i < first + n; i++) {
-        count += w->batch[i]->nrec;
-    }
-    if (count > w->records_cap) {
-        struct feed_record *r = realloc(w->records, count * sizeof *r);
-        uint32_t *o = r != NULL ? realloc(w->owner, count * sizeof *o) : NULL;
-
-        if (r != NULL) {
-            w->records = r;
-        }
-        if (o == NULL) {
-            return SIZE_MAX;
-        }
-        w->owner = o;
-        w->records_cap = count;
-    }
-    for (size_t i = first; i < first + n; i++) {
-        const struct msg *m = w->batch[i];
-        w->origins[i - first] = (struct feed_origin){
-            .first = k,
-            .count = m->nrec,
-            .client = m->client,
-            .received_ns = m->received_ns,
-        };
-        for (uint32_t r = 0; r < m->nrec; r++) {
-            w->records[k].line = m->lines[r];
-            w->records[k].values = m->values + (size_t)r * nf;
-            w->owner[k] = (uint32_t)(i - first);
-            k++;
-        }
-    }
-    return count;
-}
-
-/* batch[first, first + n) is committed: hand it back for TRUE. */
-static void
-finish(struct worker *w, size_t first, size_t n, size_t records)
-{
-    struct msg *head = NULL;
-    struct msg *tail = NULL;
-
-    pthread_mutex_lock(&w->lock);
-    for (size_t i = first; i < first + n; i++) {
-        struct msg *m = w->batch[i];
-        w->batch[i] = NULL;
-        m->next = NULL;
-        if (tail != NULL) {
-            tail->next = m;
-        } else {
-            head = m;
-        }
-        tail = m;
-    }
-    pthread_mutex_unlock(&w->lock);
-    stats_add(STATS_COMMITTED, records);
-    hand_back(w->pl, head, tail);
-}
-
-/* batch[i] alone was refused by the sink: dead letter, then FALSE. */
-static void
-refuse(struct worker *w, size_t i, const char *err)
-{
-    struct msg *m = w->batch[i];
-
-    if (err[0] == '\0') {
-        err = "refused by the sink";
-    }
-    m->refused = 1;
-    m->refusal = strdup(err);
-    deadletter_write(err, m->client, msg_body(m), m->len, 1);
-    stats_add(STATS_REJECTED, 1);
-    log_notice("worker %u: request refused by the sink: %s len=%zu "
-               "client=%s", w->id, err, m->len, m->client);
-    pthread_mutex_lock(&w->lock);
-    w->batch[i] = NULL;
-    pthread_mutex_unlock(&w->lock);
-    m->next = NULL;
-    hand_back(w->pl, m, m);
-}
-
-static void write_slice(struct worker *w, size_t first, size_t n);
-
-/*
- * The sink refused batch[first, first + n). Find the offending messages
- * and commit the others. When the sink named the culprit, write the others
- * first and then the culprit alone: only its own write tells whether it is
- * really refused (and why), or was refused because of a message that the
- * others' write has now dropped. Otherwise split in halves.
- */
-static void
-narrow(struct worker *w, size_t first, size_t n, size_t culprit,
-       const char *err)
-{
-    size_t half = n / 2;
-
-    if (n == 1) {
-        refuse(w, first, err);
-        return;
-    }
-    if (culprit < n) {
-        pthread_mutex_lock(&w->lock);
-        struct msg *m = w->batch[first + culprit];
-        memmove(&w->batch[first + culprit], &w->batch[first + culprit + 1],
-                (n - culprit - 1) * sizeof *w->batch);
-        w->batch[first + n - 1] = m;
-        pthread_mutex_unlock(&w->lock);
-        write_slice(w, first, n - 1);
-        write_slice(w, first + n - 1, 1);
-        return;
-    }
-    write_slice(w, first, half);
-    write_slice(w, first + half, n - half);
-}
-
-/*
- * Writes batch[first, first + n) as one transaction, retrying (reconnected,
- * after a backoff) until the sink commits or refuses it.
- */
-static void
-write_slice(struct worker *w, size_t first, size_t n)
-{
-    const struct stage *sink = w->pl->sink;
-    const struct feed_plugin *d = sink->plugin.desc;
-
-    for (;;) {
-        char err[FEED_ERR_MAX] = "";
-        size_t bad = SIZE_MAX;
-        struct feed_batch batch;
-        enum feed_result r;
-        uint64_t start;
-
-        batch.count = build_records(w, first, n);
-        batch.records = w->records;
-        batch.nrequests = n;
-        batch.requests = w->origins;
-        if (batch.count == SIZE_MAX) {
-            streak_fail(w, "sink write", "out of memory");
-            continue;
-        }
-        health_call_begin(w->id, HEALTH_CALL_WRITE);
-        start = clock_us();
-        r = d->write(&sink->host, w->sink, &batch, &bad, err, sizeof err);
-        /* Every outcome: a stuck write shows with its real duration. */
-        stats_commit_us(clock_us() - start);
-        health_call_end(w->id);
-        if (r == FEED_OK) {
-            streak_end(w);
-            finish(w, first, n, batch.count);
-            return;
-        }
-        if (r == FEED_REJECT) {
-            streak_end(w);
-            narrow(w, first, n, bad < batch.count ? w->owner[bad] : SIZE_MAX,
-                   err);
-            return;
-        }
-        health_connected(w->id, 0);
-        streak_fail(w, "sink write", err);
-        reconnect(w);
-    }
-}
-
-static void
-report_start(struct pipeline *pl, int ok, const char *err)
-{
-    pthread_mutex_lock(&pl->start_lock);
-    if (ok) {
-        pl->ready++;
-    } else {
-        if (pl->failed++ == 0) {
-            snprintf(pl->start_err, sizeof pl->start_err, "sink %s: %s",
-                     stage_name(pl->sink), err);
-        }
-    }
-    pthread_cond_signal(&pl->start_cond);
-    pthread_mutex_unlock(&pl->start_lock);
-}
-
-/*
- * Opens this worker's sink at start: a permanent refusal fails at once, a
- * transient one is retried until start_timeout_ms.
- */
-static int
-connect_first(struct worker *w)
-{
-    struct pipeline *pl = w->pl;
-    const struct stage *sink = pl->sink;
-    uint64_t deadline = clock_ms() + pl->set.start_timeout_ms;
-    char err[FEED_ERR_MAX];
-
-    for (;;) {
-        enum feed_result r;
-        uint64_t now;
-
-        err[0] = '\0';
-        health_call_begin(w->id, HEALTH_CALL_OPEN);
-        r = sink->plugin.desc->open(&sink->host, sink->conf, &w->sink, err,
-                                    sizeof err);
-        health_call_end(w->id);
-        if (r == FEED_OK) {
-            health_connected(w->id, 1);
-            return 0;
-        }
-        now = clock_ms();
-        if (r != FEED_RETRY) {
-            report_start(pl, 0, err[0] != '\0' ? err : "cannot open");
-            return -1;
-        }
-        if (now >= deadline) {
-            char why[FEED_ERR_MAX + 64];
-            snprintf(why, sizeof why, "%s (still failing after %u s)", err,
-                     pl->set.start_timeout_ms / 1000);
-            report_start(pl, 0, why);
-            return -1;
-        }
-        if (w->attempt++ == 0) {
-            log_warning("worker %u: sink not ready, retrying for up to %u s: "
-                        "%s", w->id, pl->set.start_timeout_ms / 1000, err);
-        }
-        for (unsigned ms = backoff_ms(w); ms > 0 && clock_ms() < deadline;) {
-            unsigned step = ms < 50 ? ms : 50;
-            if (atomic_load(&pl->abort_start)) {
-                return -1;
-            }
-            sleep_ms(step);
-            ms -= step;
-        }
-    }
-}
-
-static void *
-worker_main(void *arg)
-{
-    struct worker *w = arg;
-    struct pipeline *pl = w->pl;
-
-    if (connect_first(w) == -1) {
-        return NULL;
-    }
-    w->attempt = 0;
-    w->reopen_seen = atomic_load(&pl->reopen_gen);
-    report_start(pl, 1, NULL);
-    for (;;) {
-        int room = 0;
-        int idle = 0;
-        size_t n = queue_pop_wait(&pl->queue, pl->set.batch_max, w->batch,
-                                  pl->set.batch_max, &w->nbatch, &room,
-                                  TICK_MS, &idle);
-        if (room) {
-            signal_fd(pl->wake_fd);
-        }
-        maybe_reopen(w);
-        if (idle) {
-            tick(w);
-            continue;
-        }
-        if (n == 0) {
-            break;
-        }
-        write_slice(w, 0, n);
-        pthread_mutex_lock(&w->lock);
-        w->nbatch = 0;
-        pthread_mutex_unlock(&w->lock);
-        queue_done(&pl->queue);
-    }
-    health_connected(w->id, 0);
-    if (pl->sink->plugin.desc->close != NULL) {
-        pl->sink->plugin.desc->close(&pl->sink->host, w->sink);
-    }
-    w->sink = NULL;
-    return NULL;
 }
 
 static void *
@@ -1004,19 +490,6 @@ fail:
 }
 
 void
-pipeline_cancel_start(struct pipeline *pl, const char *why)
-{
-    /* Workers retrying their first connection give up at their next step. */
-    atomic_store(&pl->abort_start, 1);
-    pthread_mutex_lock(&pl->start_lock);
-    if (pl->failed++ == 0) {
-        snprintf(pl->start_err, sizeof pl->start_err, "%s", why);
-    }
-    pthread_cond_signal(&pl->start_cond);
-    pthread_mutex_unlock(&pl->start_lock);
-}
-
-void
 pipeline_reopen(struct pipeline *pl, struct config *fresh)
 {
     struct config *old;
@@ -1028,6 +501,19 @@ pipeline_reopen(struct pipeline *pl, struct config *fresh)
     config_free(old); /* a SIGHUP the source has not seen yet */
     atomic_fetch_add(&pl->reopen_gen, 1);
     signal_fd(pl->wake_fd);
+}
+
+void
+pipeline_cancel_start(struct pipeline *pl, const char *why)
+{
+    /* Workers retrying their first connection give up at their next step. */
+    atomic_store(&pl->abort_start, 1);
+    pthread_mutex_lock(&pl->start_lock);
+    if (pl->failed++ == 0) {
+        snprintf(pl->start_err, sizeof pl->start_err, "%s", why);
+    }
+    pthread_cond_signal(&pl->start_cond);
+    pthread_mutex_unlock(&pl->start_lock);
 }
 
 void

@@ -42,13 +42,6 @@ int pipeline_open_source(struct pipeline *pl, char *err, size_t errlen);
 int pipeline_start(struct pipeline *pl, char *err, size_t errlen);
 
 /*
- * Makes a pipeline_start() running on another thread give up at once and
- * return -1 with `why` (a signal asked to stop during start-up). Safe from
- * any thread.
- */
-void pipeline_cancel_start(struct pipeline *pl, const char *why);
-
-/*
  * After SIGHUP: the source's reopen() runs on its thread at its next
  * drain(), able to read its keys from `fresh` (the INI read again; the
  * pipeline takes it and frees it; NULL: no keys to read); each sink
@@ -56,6 +49,13 @@ void pipeline_cancel_start(struct pipeline *pl, const char *why);
  * idle). Safe from any thread.
  */
 void pipeline_reopen(struct pipeline *pl, struct config *fresh);
+
+/*
+ * Makes a pipeline_start() running on another thread give up at once and
+ * return -1 with `why` (a signal asked to stop during start-up). Safe from
+ * any thread.
+ */
+void pipeline_cancel_start(struct pipeline *pl, const char *why);
 
 /*
  * Starts the drain: the source stops reading, what was read is committed

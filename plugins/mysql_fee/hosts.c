@@ -48,19 +48,29 @@ parse_port(const char *item, int item_len, const char *p, size_t len,
     return 0;
 }
 
+/* One item taken apart: its name and, if it has one, its port's text. */
+struct parts {
+    const char *name;
+    size_t name_len;
+    const char *colon; /* the ':' before the port; NULL: no port */
+};
+
 /*
- * Splits one item, [item, item + len) without blanks around it, into name
- * and port. Returns 0, or -1 with err set.
+ * Finds the name and the port of one item, [item, item + len) without
+ * blanks around it: `name`, `name:port`, `[address]`, `[address]:port`,
+ * or an IPv6 address without brackets (two colons or more), which has no
+ * port. Returns 0, or -1 with err set.
  */
 static int
-parse_item(const char *item, size_t len, unsigned int def_port,
-           struct dbhost *out, char *err, size_t errlen)
+split_item(const char *item, size_t len, struct parts *p, char *err,
+           size_t errlen)
 {
     int ilen = (int)len;
-    const char *name = item;
-    size_t name_len = len;
-    const char *colon = NULL;
+    size_t colons = 0;
 
+    p->name = item;
+    p->name_len = len;
+    p->colon = NULL;
     if (item[0] == '[') {
         const char *close = memchr(item, ']', len);
 
@@ -68,58 +78,76 @@ parse_item(const char *item, size_t len, unsigned int def_port,
             snprintf(err, errlen, "\"%.*s\": '[' is not closed", ilen, item);
             return -1;
         }
-        name = item + 1;
-        name_len = (size_t)(close - name);
+        p->name = item + 1;
+        p->name_len = (size_t)(close - p->name);
         if ((size_t)(close + 1 - item) < len) {
             if (close[1] != ':') {
-                snprintf(err, errlen, "\"%.*s\": expected ':' after ']'",
-                         ilen, item);
+                snprintf(err, errlen, "\"%.*s\": expected ':' after ']'", ilen,
+                         item);
                 return -1;
             }
-            colon = close + 1;
+            p->colon = close + 1;
         }
-    } else {
-        size_t colons = 0;
-
-        for (size_t i = 0; i < len; i++) {
-            if (item[i] == ':') {
-                colons++;
-                colon = item + i;
-            }
-        }
-        /* Two colons or more: an IPv6 address, without a port. */
-        if (colons > 1) {
-            colon = NULL;
-        } else if (colon != NULL) {
-            name_len = (size_t)(colon - item);
+        return 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (item[i] == ':') {
+            colons++;
+            p->colon = item + i;
         }
     }
-    if (name_len == 0) {
+    if (colons > 1) {
+        p->colon = NULL;
+    } else if (p->colon != NULL) {
+        p->name_len = (size_t)(p->colon - item);
+    }
+    return 0;
+}
+
+/*
+ * Reads one item, [item, item + len) without blanks around it, into *out;
+ * def_port is the port when the item has none. Returns 0, or -1 with err
+ * set.
+ */
+static int
+parse_item(const char *item, size_t len, unsigned int def_port,
+           struct dbhost *out, char *err, size_t errlen)
+{
+    int ilen = (int)len;
+    struct parts p;
+
+    if (split_item(item, len, &p, err, errlen) == -1) {
+        return -1;
+    }
+    if (p.name_len == 0) {
         snprintf(err, errlen, "\"%.*s\": no host name", ilen, item);
         return -1;
     }
-    for (size_t i = 0; i < name_len; i++) {
-        if (is_blank(name[i]) || name[i] == '[' || name[i] == ']') {
+    for (size_t i = 0; i < p.name_len; i++) {
+        char ch = p.name[i];
+
+        if (is_blank(ch) || ch == '[' || ch == ']') {
             snprintf(err, errlen, "\"%.*s\": unexpected '%c' in the host name",
-                     ilen, item, name[i]);
+                     ilen, item, ch);
             return -1;
         }
     }
-    if (name_len >= sizeof out->name) {
-        snprintf(err, errlen, "\"%.*s\": host name longer than %zu bytes",
-                 ilen, item, sizeof out->name - 1);
+    if (p.name_len >= sizeof out->name) {
+        snprintf(err, errlen, "\"%.*s\": host name longer than %zu bytes", ilen,
+                 item, sizeof out->name - 1);
         return -1;
     }
     out->port = def_port;
-    if (colon != NULL &&
-        parse_port(item, ilen, colon + 1, len - (size_t)(colon + 1 - item),
+    if (p.colon != NULL &&
+        parse_port(item, ilen, p.colon + 1, len - (size_t)(p.colon + 1 - item),
                    &out->port, err, errlen) == -1) {
         return -1;
     }
-    memcpy(out->name, name, name_len);
-    out->name[name_len] = '\0';
+    memcpy(out->name, p.name, p.name_len);
+    out->name[p.name_len] = '\0';
+    /* An IPv6 address takes brackets, so that its port stands apart. */
     snprintf(out->where, sizeof out->where,
-             memchr(name, ':', name_len) != NULL ? "[%s]:%u" : "%s:%u",
+             memchr(p.name, ':', p.name_len) != NULL ? "[%s]:%u" : "%s:%u",
              out->name, out->port);
     return 0;
 }
@@ -131,8 +159,8 @@ parse_item(const char *item, size_t len, unsigned int def_port,
  * when empty).
  */
 int
-hosts_parse(const char *list, unsigned int port, struct dbhost *out,
-            size_t max, size_t *n, char *err, size_t errlen)
+hosts_parse(const char *list, unsigned int port, struct dbhost *out, size_t max,
+            size_t *n, char *err, size_t errlen)
 {
     const char *p = list;
     size_t count = 0;

@@ -466,7 +466,7 @@ configure_defaults_to_the_fee_table_and_mark_update(void **state)
     assert_int_equal(c->nhosts, 1);
     assert_string_equal(c->hosts[0].where, "127.0.0.1:3306");
     assert_string_equal(c->table, "fee");
-    assert_string_equal(c->password, "");
+    assert_string_equal(c->trust.password, "");
     assert_int_equal(c->mark, MARK_UPDATE);
     assert_int_equal(c->connect_timeout_s, 5);
     assert_int_equal(c->lock_wait_timeout_s, 10);
@@ -1647,6 +1647,48 @@ sql2_number(const char *query)
     return n;
 }
 
+/* The second server's wsrep_ready, in buf. */
+static const char *
+ready2(char *buf, size_t len)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+
+    if (mysql_query(second_admin(), "SHOW STATUS LIKE 'wsrep_ready'") != 0 ||
+        (res = mysql_store_result(admin2)) == NULL) {
+        fail_msg("show status: %s", mysql_error(admin2));
+    }
+    row = mysql_fetch_row(res);
+    snprintf(buf, len, "%s", row != NULL && row[1] != NULL ? row[1] : "");
+    mysql_free_result(res);
+    return buf;
+}
+
+/*
+ * Takes the second server (a Galera node of its own) out of its cluster
+ * (`cluster` ""), or bootstraps it again ("gcomm://"), and waits until its
+ * wsrep_ready says so.
+ */
+static void
+set_cluster2(const char *cluster)
+{
+    const char *want = cluster[0] == '\0' ? "OFF" : "ON";
+    long long deadline = now_ms() + 30000;
+    struct timespec pause = {0, 50000000};
+    char text[128];
+    char buf[16];
+
+    snprintf(text, sizeof text, "SET GLOBAL wsrep_cluster_address = '%s'",
+             cluster);
+    sql2(text);
+    while (strcmp(ready2(buf, sizeof buf), want) != 0) {
+        if (now_ms() > deadline) {
+            fail_msg("wsrep_ready is %s, not %s, after 30 s", buf, want);
+        }
+        nanosleep(&pause, NULL);
+    }
+}
+
 /* Every test on two servers starts with an empty table on the second. */
 static int
 fresh_tables(void **state)
@@ -1773,6 +1815,60 @@ a_read_only_server_moves_the_worker_to_the_next_host(void **state)
                      10);
     tb_free(&b);
     sink_free(&k);
+}
+
+static void
+a_galera_node_is_taken_only_while_it_is_ready(void **state)
+{
+    char list[64];
+    const struct kv kv[] = {{"host", list}, {NULL, NULL}};
+    char err[FEED_ERR_MAX];
+    char want[512];
+    struct tbatch b;
+    struct sink k;
+    size_t bad;
+
+    (void)state;
+    if (port2_text[0] == '\0') {
+        skip();
+    }
+    /* The Galera node first: ready, so it is taken. */
+    snprintf(list, sizeof list, "127.0.0.1:%s, 127.0.0.1:%s", port2_text,
+             port_text);
+    sink_open(&k, kv);
+    snprintf(want, sizeof want, "connected to 127.0.0.1:%s ", port2_text);
+    assert_non_null(strstr(k.th.logs, want));
+    tb_init(&b, 10);
+    tb_trades(&b, 1, 10);
+
+    /*
+     * It leaves its cluster: the write is refused (1047, not ready) or its
+     * connection dropped (2013), and the worker moves on either way.
+     */
+    set_cluster2("");
+    assert_int_equal(sink_write(&k, &b, &bad, err), FEED_RETRY);
+    if (strstr(err, "(1047)") == NULL && strstr(err, "(2013)") == NULL) {
+        fail_msg("want error 1047 or 2013: %s", err);
+    }
+    sink_reopen(&k);
+    snprintf(want, sizeof want,
+             "switched from 127.0.0.1:%s to 127.0.0.1:%s after: %s",
+             port2_text, port_text, err);
+    assert_non_null(strstr(k.th.logs, want));
+    assert_int_equal(sink_write(&k, &b, &bad, err), FEED_OK);
+    expect_rows(&b, "Y");
+    sink_free(&k);
+
+    /* Not ready at open: passed over with the reason. */
+    sink_open(&k, kv);
+    snprintf(want, sizeof want,
+             "switched from 127.0.0.1:%s to 127.0.0.1:%s after: "
+             "127.0.0.1:%s is not ready: wsrep_ready is OFF",
+             port2_text, port_text, port2_text);
+    assert_non_null(strstr(k.th.logs, want));
+    sink_free(&k);
+    set_cluster2("gcomm://");
+    tb_free(&b);
 }
 
 static void
@@ -2029,6 +2125,7 @@ main(void)
         DB_TEST(every_host_dead_is_retried_naming_the_last),
         TWO_DB_TEST(a_read_only_server_moves_the_worker_to_the_next_host),
         TWO_DB_TEST(a_lock_wait_keeps_the_worker_on_its_host),
+        TWO_DB_TEST(a_galera_node_is_taken_only_while_it_is_ready),
         /* these stop or kill the server */
         TWO_DB_TEST(
             a_stopped_server_moves_the_worker_on_and_the_replay_lands_once),

@@ -63,16 +63,14 @@ static void
 each_connection_error_moves_the_worker_to_the_next_host(void **state)
 {
     static const struct expect cases[] = {
-        {2002, "cannot connect (socket)", EC_NEXT_HOST, FEED_RETRY,
-         FEED_RETRY},
+        {2002, "cannot connect (socket)", EC_NEXT_HOST, FEED_RETRY, FEED_RETRY},
         {2003, "cannot connect (TCP)", EC_NEXT_HOST, FEED_RETRY, FEED_RETRY},
         {2006, "server has gone away", EC_NEXT_HOST, FEED_RETRY, FEED_RETRY},
         {2013, "lost connection during a query", EC_NEXT_HOST, FEED_RETRY,
          FEED_RETRY},
         {1047, "WSREP not ready (unknown command)", EC_NEXT_HOST, FEED_RETRY,
          FEED_RETRY},
-        {1290, "read-only (--read-only)", EC_NEXT_HOST, FEED_RETRY,
-         FEED_RETRY},
+        {1290, "read-only (--read-only)", EC_NEXT_HOST, FEED_RETRY, FEED_RETRY},
         {1040, "too many connections", EC_NEXT_HOST, FEED_RETRY, FEED_RETRY},
     };
 
@@ -135,8 +133,7 @@ data_errors_refuse_the_batch(void **state)
         {1264, "out of range", EC_DATA, FEED_REJECT, FEED_FAIL},
         {1690, "data out of range", EC_DATA, FEED_REJECT, FEED_FAIL},
         {1406, "data too long", EC_DATA, FEED_REJECT, FEED_FAIL},
-        {1366, "incorrect value for a column", EC_DATA, FEED_REJECT,
-         FEED_FAIL},
+        {1366, "incorrect value for a column", EC_DATA, FEED_REJECT, FEED_FAIL},
         {1292, "truncated wrong value", EC_DATA, FEED_REJECT, FEED_FAIL},
         {1265, "data truncated", EC_DATA, FEED_REJECT, FEED_FAIL},
         {1048, "column cannot be null", EC_DATA, FEED_REJECT, FEED_FAIL},

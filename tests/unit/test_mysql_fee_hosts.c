@@ -53,8 +53,8 @@ check_good(const struct good *g)
         snprintf(got, sizeof got, "%.255s|%u", hosts[i].name, hosts[i].port);
         if (strcmp(got, g->hosts[i]) != 0 ||
             strcmp(hosts[i].where, g->where[i]) != 0) {
-            fail_msg("\"%s\" item %zu: %s as %s, want %s as %s", g->list,
-                     i + 1, got, hosts[i].where, g->hosts[i], g->where[i]);
+            fail_msg("\"%s\" item %zu: %s as %s, want %s as %s", g->list, i + 1,
+                     got, hosts[i].where, g->hosts[i], g->where[i]);
         }
     }
 }
