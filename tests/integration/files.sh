@@ -159,7 +159,10 @@ out=$(fc -c "$D/feed.ini" status)
 expect_eq "draining: the new daemon runs" "$out" \
     "feed-core is running (pid $new)"
 wait "$stopper"
-expect_eq "draining: the stop says the old daemon gave up (exit 1)" "$?" 1
+expect_eq "draining: the stop exits 1 (the old daemon gave up)" "$?" 1
+expect_eq "draining: the stop says so, whatever the new daemon did" \
+    "$(cat "$T/drain.stop")" \
+    "$(printf 'stopping feed-core (pid %s)\nfeed-core: pid %s could not commit everything within stop_timeout (3 s) and gave up; see its log' "$old" "$old")"
 wait "$client"
 fc -c "$D/feed.ini" stop >/dev/null
 expect_eq "draining: the new daemon stops cleanly" "$?" 0
