@@ -25,6 +25,7 @@
 #include "run.h"
 #include "scrape.h"
 #include "settings.h"
+#include "zcert.h"
 
 /* LSB exit codes of `status`. */
 enum {
@@ -50,6 +51,10 @@ static const char usage_text[] =
     "  check     validate the config and every plugin's keys\n"
     "  plugins   list the plugins in plugin_dir\n"
     "  stats     the running daemon's figures (needs [core] metrics)\n"
+    "  keygen NAME [DIR]\n"
+    "            write a new CURVE key pair: DIR/NAME.key (public) and\n"
+    "            DIR/NAME.key_secret (secret); DIR defaults to the current\n"
+    "            folder; never overwrites; needs no config\n"
     "  help      this text\n"
     "\n"
     "options:\n"
@@ -272,6 +277,30 @@ cmd_plugins(const char *config_path)
     return rc;
 }
 
+/* Writes a new key pair; the files' modes and O_EXCL are zcert.c's. */
+static int
+cmd_keygen(const struct cli_options *o)
+{
+    const char *name = o->args[0];
+    const char *dir = o->nargs > 1 ? o->args[1] : ".";
+    char err[FEED_ERR_MAX];
+
+    /* "keygen -h" must not quietly write "-h.key". */
+    if (name[0] == '-') {
+        fprintf(stderr,
+                "feed-core: invalid name \"%s\": may not start with '-'\n",
+                name);
+        return 1;
+    }
+    if (zcert_write_pair(dir, name, err, sizeof err) == -1) {
+        fprintf(stderr, "feed-core: %s\n", err);
+        return 1;
+    }
+    printf("wrote %s/%s.key (public) and %s/%s.key_secret (secret, mode 0600)\n",
+           dir, name, dir, name);
+    return 0;
+}
+
 enum command {
     CMD_START,
     CMD_STOP,
@@ -281,6 +310,7 @@ enum command {
     CMD_PLUGINS,
     CMD_STATS,
     CMD_HELP,
+    CMD_KEYGEN,
     CMD_NONE,
 };
 
@@ -289,7 +319,7 @@ command_of(const char *word)
 {
     static const char *const names[] = {
         "start", "stop", "restart", "status", "check", "plugins", "stats",
-        "help",
+        "help", "keygen",
     };
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -331,11 +361,20 @@ cli_parse(int argc, char **argv, struct cli_options *o)
             return -1;
         }
     }
-    if (optind != argc - 1) {
+    if (optind >= argc) {
         return -1;
     }
     o->command = argv[optind];
-    return command_of(o->command) == CMD_NONE ? -1 : 0;
+    o->args = argv + optind + 1;
+    o->nargs = argc - optind - 1;
+    switch (command_of(o->command)) {
+    case CMD_NONE:
+        return -1;
+    case CMD_KEYGEN:
+        return o->nargs == 1 || o->nargs == 2 ? 0 : -1;
+    default:
+        return o->nargs == 0 ? 0 : -1;
+    }
 }
 
 /* Loads the settings a command needs; -1 after reporting the errors. */
@@ -406,6 +445,8 @@ dispatch(enum command cmd, const struct cli_options *o)
         }
         rc = cmd_stats(&s);
         break;
+    case CMD_KEYGEN:
+        return cmd_keygen(o);
     default:
         fputs(usage_text, stdout);
         return 0;

@@ -411,12 +411,13 @@ pidfile_remove_stale(const char *path, char *err, size_t errlen)
     if (fd == -1) {
         return -1;
     }
-    if (unlink(path) == -1 && errno != ENOENT) {
+    /* Removed while locked: no other stop or start can be in between. */
+    int rc = unlink(path) == -1 && errno != ENOENT ? -1 : 0;
+
+    if (rc == -1) {
         snprintf(err, errlen, "cannot remove pidfile %s: %s", path,
                  strerror(errno));
-        close(fd);
-        return -1;
     }
     close(fd);
-    return 0;
+    return rc;
 }

@@ -91,7 +91,14 @@ open_checked(struct plugin *p, char *err, size_t errlen)
         snprintf(err, errlen, "%s is not a regular file", p->path);
         return -1;
     }
-    p->handle = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
+    /*
+     * NODELETE: a plugin's code stays mapped after dlclose(). The client
+     * libraries plugins pull in (libmariadb, libzmq) keep process-wide state
+     * set up once per process and are not safe to unload and load again;
+     * keeping them is also what lets a leak checker see that state as
+     * reachable.
+     */
+    p->handle = dlopen(p->path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (p->handle == NULL) {
         const char *why = dlerror();
         size_t len = strlen(p->path);

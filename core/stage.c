@@ -36,13 +36,23 @@ config_of(const struct feed_host *h)
     return s->config;
 }
 
+/* A string-valued key, read with `get` (config_string or config_path). */
+static int
+text_key(const struct feed_host *h, const char *key, const char *def,
+         const char **out,
+         int (*get)(struct config *, const char *, const char *, const char *,
+                    const char **))
+{
+    struct config *c = config_of(h);
+
+    return c == NULL ? -1 : get(c, h->section, key, def, out);
+}
+
 static int
 conf_string(const struct feed_host *h, const char *key, const char *def,
             const char **out)
 {
-    struct config *c = config_of(h);
-
-    return c == NULL ? -1 : config_string(c, h->section, key, def, out);
+    return text_key(h, key, def, out, config_string);
 }
 
 static int
@@ -75,9 +85,7 @@ static int
 conf_path(const struct feed_host *h, const char *key, const char *def,
           const char **out)
 {
-    struct config *c = config_of(h);
-
-    return c == NULL ? -1 : config_path(c, h->section, key, def, out);
+    return text_key(h, key, def, out, config_path);
 }
 
 static void

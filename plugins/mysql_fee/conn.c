@@ -198,8 +198,7 @@ prepare_session(struct fsink *s, char *err, size_t errlen)
             -1 ||
         mysql_autocommit(s->db, 0) != 0) {
         snprintf(err, errlen, "cannot set up the session on %s: %s",
-                 c->hosts[s->at].where,
-                 mysql_error(s->db));
+                 c->hosts[s->at].where, mysql_error(s->db));
         return open_failure(s);
     }
     snprintf(sql, sizeof sql,
@@ -268,6 +267,7 @@ check_ready(struct fsink *s, char *err, size_t errlen)
                  mysql_error(s->db));
         return open_failure(s);
     }
+    s->wsrep = hosts_ready(has_on ? on : NULL, NULL) == 0;
     if (!hosts_ready(has_on ? on : NULL, has_ready ? ready : NULL)) {
         snprintf(err, errlen, "%s is not ready: wsrep_ready is %s", where,
                  has_ready ? ready : "not shown");
@@ -333,7 +333,8 @@ fail:
  * from the worker's place: a host that fails for a reason of its own
  * (EC_NEXT_HOST) is passed over; any other failure ends the walk, as with
  * one host. FEED_OK with *out set (the caller frees it with
- * conn_close()); otherwise the reason in err (the last host's).
+ * conn_close()); otherwise the reason in err (the last host's, and how
+ * many failed when every host of a list did).
  */
 enum feed_result
 conn_open(const struct feed_host *host, const struct fconf *c,
@@ -363,6 +364,12 @@ conn_open(const struct feed_host *host, const struct fconf *c,
         }
         leave(p, at, err);
         retry |= r == FEED_RETRY;
+    }
+    if (c->nhosts > 1 && strlen(err) < errlen) {
+        size_t len = strlen(err);
+
+        snprintf(err + len, errlen - len, " (all %zu hosts failed)",
+                 c->nhosts);
     }
     return retry ? FEED_RETRY : FEED_FAIL;
 }
@@ -399,8 +406,10 @@ conn_now_s(void)
 
 /*
  * An idle connection is pinged every IDLE_PING_S, so a server that went
- * away shows (as a RETRY, and on /healthz) without any traffic. A ping
- * that fails moves the worker on like a failed write.
+ * away shows (as a RETRY, and on /healthz) without any traffic; a Galera
+ * node is asked whether it is still ready, since one that left its
+ * cluster still answers pings. A failure moves the worker on like a
+ * failed write.
  */
 enum feed_result
 conn_tick(struct fsink *s, char *err, size_t errlen)
@@ -414,6 +423,10 @@ conn_tick(struct fsink *s, char *err, size_t errlen)
         s->code = mysql_errno(s->db);
         snprintf(err, errlen, "%s: ping: %s (%u)",
                  s->conf->hosts[s->at].where, mysql_error(s->db), s->code);
+        conn_route(s, err);
+        return FEED_RETRY;
+    }
+    if (s->wsrep && check_ready(s, err, errlen) != FEED_OK) {
         conn_route(s, err);
         return FEED_RETRY;
     }

@@ -35,6 +35,7 @@
 #include "buildconf.h"
 #include "cli.h"
 #include "pidfile.h"
+#include "zcert.h"
 
 #define DEADLINE_MS 30000
 
@@ -1245,6 +1246,139 @@ plugins_with_a_config_that_cannot_be_read_is_1(void **state)
     result_free(&r);
 }
 
+/* ------------------------------------------------------------------
+ * keygen
+ */
+
+static void
+cli_parse_takes_a_name_and_a_folder_only_for_keygen(void **state)
+{
+    struct cli_options o;
+
+    (void)state;
+    assert_int_equal(PARSE(&o, "keygen", "trader-1"), 0);
+    assert_string_equal(o.command, "keygen");
+    assert_int_equal(o.nargs, 1);
+    assert_string_equal(o.args[0], "trader-1");
+    assert_int_equal(PARSE(&o, "keygen", "trader-1", "keys"), 0);
+    assert_int_equal(o.nargs, 2);
+    assert_string_equal(o.args[1], "keys");
+    assert_int_equal(PARSE(&o, "keygen"), -1);
+    assert_int_equal(PARSE(&o, "keygen", "a", "b", "c"), -1);
+    assert_int_equal(PARSE(&o, "status", "a"), -1);
+}
+
+/* The mode of scratch/name, or -1 when it does not exist. */
+static int
+mode_of(const char *name)
+{
+    struct stat st;
+
+    if (stat(scratch_path(name), &st) == -1) {
+        return -1;
+    }
+    return (int)(st.st_mode & 07777);
+}
+
+static void
+keygen_writes_a_pair_that_reads_back_into_the_given_folder(void **state)
+{
+    struct result r = cli("keygen", "trader-1", scratch, NULL);
+    char *want = format("wrote %s/trader-1.key (public) and "
+                        "%s/trader-1.key_secret (secret, mode 0600)\n",
+                        scratch, scratch);
+    struct zcert pub;
+    struct zcert sec;
+    char err[FEED_ERR_MAX];
+
+    (void)state;
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(r.out, want);
+    assert_string_equal(r.err, "");
+    assert_int_equal(mode_of("trader-1.key"), 0644);
+    assert_int_equal(mode_of("trader-1.key_secret"), 0600);
+    assert_int_equal(zcert_load(scratch_path("trader-1.key"), &pub, err,
+                                sizeof err), 0);
+    assert_int_equal(zcert_load_secret(scratch_path("trader-1.key_secret"),
+                                       &sec, err, sizeof err), 0);
+    assert_string_equal(pub.name, "trader-1");
+    assert_string_equal(sec.name, "trader-1");
+    assert_string_equal(pub.public_z85, sec.public_z85);
+    free(want);
+    result_free(&r);
+}
+
+static void
+keygen_without_a_folder_writes_into_the_current_one(void **state)
+{
+    char here[PATH_MAX];
+    struct result r;
+
+    (void)state;
+    assert_non_null(getcwd(here, sizeof here));
+    assert_int_equal(chdir(scratch), 0);
+    r = cli("keygen", "desk", NULL);
+    assert_int_equal(chdir(here), 0);
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(r.out, "wrote ./desk.key (public) and "
+                               "./desk.key_secret (secret, mode 0600)\n");
+    assert_int_equal(mode_of("desk.key"), 0644);
+    assert_int_equal(mode_of("desk.key_secret"), 0600);
+    result_free(&r);
+}
+
+static void
+keygen_never_overwrites_a_key(void **state)
+{
+    struct result r = cli("keygen", "a", scratch, NULL);
+    char *first = slurp(scratch_path("a.key_secret"));
+    char *want = format("feed-core: cannot create %s/a.key_secret: File "
+                        "exists\n", scratch);
+    char *again;
+
+    (void)state;
+    assert_int_equal(r.rc, 0);
+    result_free(&r);
+    r = cli("keygen", "a", scratch, NULL);
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.out, "");
+    assert_string_equal(r.err, want);
+    again = slurp(scratch_path("a.key_secret"));
+    assert_string_equal(again, first);
+    free(again);
+    free(first);
+    free(want);
+    result_free(&r);
+}
+
+static void
+keygen_refuses_a_bad_name_or_a_missing_folder(void **state)
+{
+    struct result r = cli("keygen", "../a", scratch, NULL);
+    char *want;
+
+    (void)state;
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.err, "feed-core: invalid name: name may hold only "
+                               "printable ASCII without quotes, backslashes or slashes\n");
+    result_free(&r);
+
+    r = cli("keygen", "-h", scratch, NULL);
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.err, "feed-core: invalid name \"-h\": may not "
+                               "start with '-'\n");
+    assert_int_equal(mode_of("-h.key"), -1);
+    result_free(&r);
+
+    want = format("feed-core: cannot create %s/none/x.key_secret: No such "
+                  "file or directory\n", scratch);
+    r = cli("keygen", "x", scratch_path("none"), NULL);
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.err, want);
+    free(want);
+    result_free(&r);
+}
+
 int
 main(void)
 {
@@ -1291,6 +1425,11 @@ main(void)
         T(plugins_lists_the_plugin_dir_of_the_config),
         T(plugins_of_a_folder_of_good_plugins_returns_0),
         T(plugins_with_a_config_that_cannot_be_read_is_1),
+        T(cli_parse_takes_a_name_and_a_folder_only_for_keygen),
+        T(keygen_writes_a_pair_that_reads_back_into_the_given_folder),
+        T(keygen_without_a_folder_writes_into_the_current_one),
+        T(keygen_never_overwrites_a_key),
+        T(keygen_refuses_a_bad_name_or_a_missing_folder),
 #undef T
     };
 
