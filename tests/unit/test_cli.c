@@ -833,6 +833,115 @@ stop_acts_on_the_lock_holder_not_the_pid_in_the_file(void **state)
     result_free(&r);
 }
 
+/*
+ * A holder that, once killed, is at once replaced by a successor that takes
+ * the lock over (as a `start` waiting for a stopping daemon does). Returns
+ * the holder; the successor's pid goes into *successor, and it lets go
+ * when `release` reaches EOF.
+ */
+static struct holder
+start_replaced_holder(const char *path, pid_t *successor)
+{
+    struct holder h;
+    int ready[2];
+    int release[2];
+    int death[2]; /* the successor reads EOF when the holder dies */
+    pid_t pids[2] = {0, 0};
+
+    fflush(NULL);
+    assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(release, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(death, O_CLOEXEC), 0);
+    h.pid = fork();
+    assert_int_not_equal(h.pid, -1);
+    if (h.pid == 0) {
+        char err[FEED_ERR_MAX];
+        long other = 0;
+        char c;
+        int fd = pidfile_acquire(path, &other, err, sizeof err);
+        pid_t next;
+
+        close(release[1]);
+        close(death[0]);
+        if (fd < 0 || pidfile_write(fd, (long)getpid(), NULL, err,
+                                    sizeof err) == -1) {
+            _exit(1);
+        }
+        next = fork();
+        if (next == 0) {
+            close(fd);
+            close(death[1]);
+            while (read(death[0], &c, 1) == -1 && errno == EINTR) {
+            }
+            /* The holder is gone: take over, as a new daemon would. */
+            for (int i = 0; i < 500; i++) {
+                fd = pidfile_acquire(path, &other, err, sizeof err);
+                if (fd >= 0) {
+                    break;
+                }
+                usleep(1000);
+            }
+            if (fd < 0 ||
+                pidfile_write(fd, (long)getpid(), NULL, err, sizeof err) ==
+                    -1) {
+                _exit(1);
+            }
+            while (read(release[0], &c, 1) == -1 && errno == EINTR) {
+            }
+            _exit(0);
+        }
+        pids[0] = getpid();
+        pids[1] = next;
+        if (write(ready[1], pids, sizeof pids) != (ssize_t)sizeof pids) {
+            _exit(3);
+        }
+        while (read(release[0], &c, 1) == -1 && errno == EINTR) {
+        }
+        _exit(0);
+    }
+    close(ready[1]);
+    close(release[0]);
+    close(death[1]);
+    close(death[0]);
+    assert_int_equal(read(ready[0], pids, sizeof pids),
+                     (ssize_t)sizeof pids);
+    close(ready[0]);
+    *successor = pids[1];
+    h.release = release[1];
+    return h;
+}
+
+static void
+stop_leaves_a_daemon_started_meanwhile_alone(void **state)
+{
+    char pidfile[PATH_MAX];
+    pid_t successor;
+    struct holder h;
+    struct result r;
+    char *want;
+    long pid = 0;
+    int there;
+    char err[FEED_ERR_MAX];
+
+    (void)state;
+    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
+    h = start_replaced_holder(pidfile, &successor);
+    r = cli("-c", core_config(), "stop", NULL);
+    assert_true(WIFSIGNALED(stop_holder(&h)));
+    want = format("stopping feed-core (pid %ld)\nfeed-core stopped\n",
+                  (long)h.pid);
+    assert_string_equal(r.err, "");
+    assert_string_equal(r.out, want);
+    assert_int_equal(r.rc, 0);
+    /* The successor runs on, holding its pidfile. */
+    assert_int_equal(kill(successor, 0), 0);
+    assert_int_equal(pidfile_probe(pidfile, &pid, &there, err, sizeof err),
+                     1);
+    assert_int_equal(pid, successor);
+    free(want);
+    result_free(&r);
+}
+
 static void
 stop_kills_a_daemon_that_ignores_sigterm_past_stop_timeout(void **state)
 {
@@ -1409,6 +1518,7 @@ main(void)
         T(stop_reports_a_daemon_that_gave_up_at_stop_timeout),
         T(stop_cannot_signal_a_holder_that_wrote_no_pid),
         T(stop_acts_on_the_lock_holder_not_the_pid_in_the_file),
+        T(stop_leaves_a_daemon_started_meanwhile_alone),
         T(stop_kills_a_daemon_that_ignores_sigterm_past_stop_timeout),
         T(stop_says_when_the_lock_outlives_the_killed_pid),
         T(stop_with_a_config_that_cannot_be_read_is_1),
