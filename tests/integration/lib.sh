@@ -15,7 +15,10 @@ FAILS=0
 PASSES=0
 STARTED_INIS=()
 
-note() { echo "# $*"; }
+note() { diag "$*"; }
+
+# diag TEXT: TEXT as TAP diagnostics, every line of it behind '#'.
+diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
 
 pass() {
     PASSES=$((PASSES + 1))
@@ -40,7 +43,8 @@ expect_eq() {
         pass "$1"
     else
         fail "$1"
-        printf '#   expected: %s\n#   got:      %s\n' "$3" "$2"
+        diag "  expected: $3"
+        diag "  got:      $2"
     fi
 }
 
@@ -50,7 +54,8 @@ expect_match() {
         pass "$1"
     else
         fail "$1"
-        printf '#   expected to match: %s\n#   got: %s\n' "$3" "$2"
+        diag "  expected to match: $3"
+        diag "  got: $2"
     fi
 }
 
