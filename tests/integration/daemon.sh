@@ -60,7 +60,7 @@ expect_eq "check of a good config exits 0" "$?" 0
 expect_match "check says OK" "$out" "OK \(source zmq_rep, parser csv_trade"
 out=$(fc -c "$INI" plugins)
 expect_match "plugins lists zmq_rep with its kind" "$out" \
-    '^zmq_rep +source +1\.0\.0 '
+    '^zmq_rep +source +1\.1\.0 '
 expect_match "plugins lists csv_trade" "$out" 'csv_trade +parser'
 
 # --- start, status, stop ---------------------------------------------------
