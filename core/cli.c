@@ -70,18 +70,31 @@ pause_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Polls until nobody holds the pidfile lock or timeout_ms has passed. */
+/*
+ * Polls until `pid` no longer holds the pidfile lock (nobody does, or a
+ * daemon started meanwhile does) or timeout_ms has passed. A note the
+ * daemon leaves on its way out ("stop_timeout") is kept in note.
+ */
 static int
-wait_released(const char *pidfile, uint64_t timeout_ms)
+wait_released(const char *pidfile, long pid, uint64_t timeout_ms,
+              char *note, size_t notelen)
 {
     uint64_t deadline = clock_ms() + timeout_ms;
     char err[FEED_ERR_MAX];
-    long pid;
+    char now[64];
+    long holder;
     int exists;
 
     for (;;) {
-        if (pidfile_probe(pidfile, &pid, &exists, err, sizeof err) == 0) {
+        int rc = pidfile_probe(pidfile, &holder, &exists, err, sizeof err);
+
+        /* A holder without a pid is no new daemon (one claims at once). */
+        if (rc == 0 || (rc == 1 && holder > 0 && holder != pid)) {
             return 0;
+        }
+        pidfile_note(pidfile, now, sizeof now);
+        if (strcmp(now, "stop_timeout") == 0) {
+            snprintf(note, notelen, "%s", now);
         }
         if (clock_ms() >= deadline) {
             return -1;
@@ -106,8 +119,16 @@ static int
 clear_pidfile(const char *pidfile)
 {
     char err[FEED_ERR_MAX];
+    char why[FEED_ERR_MAX];
+    long pid;
+    int exists;
 
     if (pidfile_remove_stale(pidfile, err, sizeof err) == -1) {
+        /* A daemon started meanwhile holds it: it is its file now. */
+        if (pidfile_probe(pidfile, &pid, &exists, why, sizeof why) == 1 &&
+            pid > 0) {
+            return 0;
+        }
         fprintf(stderr, "feed-core: %s\n", err);
         return -1;
     }
@@ -120,6 +141,7 @@ cmd_stop(struct settings *s)
     char err[FEED_ERR_MAX];
     char note[64];
     long pid;
+    long pid2;
     int exists;
     int rc = pidfile_probe_live(s->pidfile, &pid, &exists, err, sizeof err);
 
@@ -140,12 +162,14 @@ cmd_stop(struct settings *s)
     printf("stopping feed-core (pid %ld)\n", pid);
     fflush(stdout);
     /* The daemon enforces stop_timeout itself; this is the safety net. */
-    if (wait_released(s->pidfile,
-                      (uint64_t)(s->stop_timeout + 5) * 1000) == -1) {
+    note[0] = '\0';
+    if (wait_released(s->pidfile, pid, (uint64_t)(s->stop_timeout + 5) * 1000,
+                      note, sizeof note) == -1) {
         kill((pid_t)pid, SIGKILL);
         fprintf(stderr, "feed-core: pid %ld did not stop within %lld s: "
                 "killed it\n", pid, s->stop_timeout + 5);
-        if (wait_released(s->pidfile, KILL_WAIT_MS) == -1) {
+        if (wait_released(s->pidfile, pid, KILL_WAIT_MS, note,
+                          sizeof note) == -1) {
             fprintf(stderr, "feed-core: pid %ld still holds %s\n", pid,
                     s->pidfile);
             return 1;
@@ -155,7 +179,10 @@ cmd_stop(struct settings *s)
     }
     /* The lock goes a moment before the process: wait for that too. */
     wait_exited(pid, KILL_WAIT_MS);
-    pidfile_note(s->pidfile, note, sizeof note);
+    if (note[0] == '\0' && pidfile_probe(s->pidfile, &pid2, &exists, err,
+                                          sizeof err) == 0) {
+        pidfile_note(s->pidfile, note, sizeof note);
+    }
     if (clear_pidfile(s->pidfile) == -1) {
         return 1;
     }
