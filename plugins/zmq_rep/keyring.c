@@ -182,7 +182,8 @@ keyring_find(const struct keyring *k, const char *public_z85)
     struct client key;
     const struct client *c;
 
-    if (k == NULL || public_z85 == NULL || strlen(public_z85) != 40) {
+    if (k == NULL || k->n == 0 || public_z85 == NULL ||
+        strlen(public_z85) != 40) {
         return NULL;
     }
     memcpy(key.public_z85, public_z85, 41);

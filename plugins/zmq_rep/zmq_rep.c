@@ -10,13 +10,19 @@
  * to answer are the core's: this file only moves frames.
  *
  * Who may connect is gate.c's (ZAP, always on; CURVE when
- * curve_secret_key is set). This file checks each request once more: with
- * CURVE, the key libzmq vouched for ("User-Id") must still be in the
- * keyring, which reopen() reloads after SIGHUP; a revoked client's open
- * connection is thereby cut off at its next request.
+ * curve_secret_key is set), with acl.c (allow) and keyring.c
+ * (curve_clients). This file checks each request once more: with CURVE,
+ * the key libzmq vouched for ("User-Id") must still be in the keyring,
+ * which reopen() reloads after SIGHUP; a revoked client's request on a
+ * connection it still holds is refused (feed_request.refuse).
+ *
+ * Each request names its client (feed_request.client): the certificate's
+ * name with CURVE, else the peer's address.
  *
  * Everything here runs on the source thread, except configure() and open()
- * (main thread, before the daemon drops root: binding may need it).
+ * (main thread, before the daemon drops root: binding and reading the
+ * secret key may need it). The secret key is kept in the configuration,
+ * for open(), and wiped in unconfigure().
  */
 #include <errno.h>
 #include <stdint.h>

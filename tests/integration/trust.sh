@@ -134,8 +134,9 @@ SERVER=$K/server.key
 check "keygen wrote the server's and the clients' certificates" \
     test -f "$K/server.key_secret" -a -f "$K/clients/trader-1.key" -a -f "$ME"
 
-# ini DIR SOURCE-LINES: a configuration of the default pipeline at debug
-# level (every refusal shows; warnings are still once a minute).
+# ini DIR SOURCE-LINES [CORE-LINES]: a configuration of the default
+# pipeline at debug level (every refusal shows; warnings are still once a
+# minute).
 ini() {
     mkdir -p "$1"
     chmod 777 "$1"
@@ -149,6 +150,7 @@ dead_letter = dead.jsonl
 plugin_dir = $PLUGIN_DIR
 threads = 2
 stats_interval = 0
+${3:-}
 
 [source]
 plugin = zmq_rep
@@ -173,12 +175,13 @@ log_has() { grep -qF -- "$2" "$1/feed.log"; }
 # --- the secret key's rules, at check time ---------------------------
 P=$(free_port)
 P6=$(free_port)
+MP=$(free_port)
 A=$T/a
 ini "$A" "endpoint = tcp://127.0.0.1:$P, tcp://[::1]:$P6
 curve_secret_key = $K/server.key_secret
 curve_clients = $K/clients
 handshake_timeout = 2
-max_connections = 4"
+max_connections = 4" "metrics = 127.0.0.1:$MP"
 chmod 640 "$K/server.key_secret"
 out=$(fc -c "$A/feed.ini" check 2>&1)
 expect_match "check refuses a secret key group can read" "$out" \
@@ -326,6 +329,19 @@ minutes=$((minutes / 60 + 1))
 note "refusals of 127.0.0.1 logged: $refusals, as warnings: $warnings"
 check "refusals are logged as warnings at most once a minute" \
     test "$warnings" -le "$minutes" -a "$refusals" -gt "$warnings"
+
+# Every refusal is counted, logged or not: the counter matches the lines.
+counted() {
+    local n lines
+    n=$(curl -s "http://127.0.0.1:$MP/metrics" |
+        sed -n 's/^feed_peers_refused_total \([0-9]*\)$/\1/p')
+    lines=$(grep -c "peer refused: " "$A/feed.log")
+    [ -n "$n" ] && [ "$n" -eq "$lines" ] && [ "$n" -gt 0 ]
+}
+check "feed_peers_refused_total counts every refused peer" \
+    wait_until 10 counted
+note "feed_peers_refused_total: $(curl -s "http://127.0.0.1:$MP/metrics" |
+    sed -n 's/^feed_peers_refused_total //p')"
 fc -c "$A/feed.ini" stop >/dev/null
 
 # --- allow, without CURVE ---------------------------------------------

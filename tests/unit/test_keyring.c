@@ -89,6 +89,7 @@ an_empty_folder_allows_nobody(void **state)
     (void)state;
     assert_int_equal(keyring_load(scratch, &k, err, sizeof err), 0);
     assert_int_equal(keyring_size(k), 0);
+    assert_null(keyring_find(k, "0123456789012345678901234567890123456789"));
     keyring_free(k);
 }
 
