@@ -119,7 +119,8 @@ rows_above() {
 # came (-1: none came), when, after the stall, the rate over 1 s was back
 # to half the rate of the 5 s before the kill (-1: not before END_MS), and
 # the rows/s in the 5 s before the kill and in the 5 s after the stall.
-# Samples come every 0.5 s or so: a stretch that short is no stall.
+# Samples come every 0.5 s or so: a stretch up to 1 s is no stall, and
+# then "after the stall" means after the first new row.
 recovery() {
     awk -v k="$1" -v e="$2" '
     { t[NR] = $1; c[NR] = $2 }
@@ -134,7 +135,7 @@ recovery() {
         last = k; lastc = c[b1]; stall = 0; end = -1; first = -1; ri = 0
         for (i = b1 + 1; i <= NR && t[i] <= e; i++) {
             if (c[i] > lastc) {
-                if (first < 0) { first = t[i] - k }
+                if (first < 0) { first = t[i] - k; fi = i }
                 if (t[i] - last > stall || !ri) {
                     if (t[i] - last > stall) { stall = t[i] - last }
                     end = t[i] - k; ri = i
@@ -144,6 +145,9 @@ recovery() {
         }
         if (i > b1 + 1 && t[i - 1] - last > stall) {
             stall = t[i - 1] - last; end = -1; ri = 0
+        } else if (stall <= 1000 && first >= 0) {
+            # No stall beyond the sampling: recovery starts at the first row.
+            end = first; ri = fi
         }
         after = 0; half = -1
         if (ri) {
