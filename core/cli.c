@@ -23,6 +23,7 @@
 #include "pidfile.h"
 #include "plugin.h"
 #include "run.h"
+#include "scrape.h"
 #include "settings.h"
 
 /* LSB exit codes of `status`. */
@@ -48,6 +49,7 @@ static const char usage_text[] =
     "            4 unknown (bad config)\n"
     "  check     validate the config and every plugin's keys\n"
     "  plugins   list the plugins in plugin_dir\n"
+    "  stats     the running daemon's figures (needs [core] metrics)\n"
     "  help      this text\n"
     "\n"
     "options:\n"
@@ -199,6 +201,31 @@ cmd_check(struct settings *s)
     return 0;
 }
 
+/*
+ * The figures of the running daemon, read from its metrics listener: 0, 1
+ * when they cannot be had (no [core] metrics, a bad answer), 3 when
+ * nothing listens (not running, as in `status`).
+ */
+static int
+cmd_stats(struct settings *s)
+{
+    char err[FEED_ERR_MAX];
+    int rc;
+
+    if (s->metrics == NULL) {
+        fprintf(stderr, "feed-core: stats needs [core] metrics = "
+                "ADDRESS:PORT in %s: it reads the running daemon's metrics "
+                "listener\n", config_file(s->config));
+        return 1;
+    }
+    rc = scrape_print(s->metrics, stdout, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "feed-core: %s\n", err);
+        return rc == SCRAPE_DOWN ? STATUS_STOPPED : 1;
+    }
+    return 0;
+}
+
 static int
 cmd_plugins(const char *config_path)
 {
@@ -208,7 +235,8 @@ cmd_plugins(const char *config_path)
     if (config_path == NULL) {
         return plugin_list(FEED_PLUGIN_DIR, stdout, stderr) == 0 ? 0 : 1;
     }
-    if (settings_load(&s, config_path, SETTINGS_CORE, stderr) != 0) {
+    if (settings_load(&s, config_path, SETTINGS_CORE, stderr) !=
+        SETTINGS_OK) {
         settings_free(&s);
         return 1;
     }
@@ -224,6 +252,7 @@ enum command {
     CMD_STATUS,
     CMD_CHECK,
     CMD_PLUGINS,
+    CMD_STATS,
     CMD_HELP,
     CMD_NONE,
 };
@@ -232,7 +261,8 @@ static enum command
 command_of(const char *word)
 {
     static const char *const names[] = {
-        "start", "stop", "restart", "status", "check", "plugins", "help",
+        "start", "stop", "restart", "status", "check", "plugins", "stats",
+        "help",
     };
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -285,7 +315,7 @@ cli_parse(int argc, char **argv, struct cli_options *o)
 static int
 load(struct settings *s, const char *path, enum settings_depth depth)
 {
-    if (settings_load(s, path, depth, stderr) != 0) {
+    if (settings_load(s, path, depth, stderr) != SETTINGS_OK) {
         settings_free(s);
         return -1;
     }
@@ -343,6 +373,12 @@ dispatch(enum command cmd, const struct cli_options *o)
         break;
     case CMD_PLUGINS:
         return cmd_plugins(o->config);
+    case CMD_STATS:
+        if (load(&s, path, SETTINGS_CORE) == -1) {
+            return 1;
+        }
+        rc = cmd_stats(&s);
+        break;
     default:
         fputs(usage_text, stdout);
         return 0;

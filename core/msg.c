@@ -33,6 +33,7 @@ msg_new(const void *tag, size_t tag_len, const void *body, size_t len,
     m->refusal = NULL;
     m->refused = 0;
     m->len = len;
+    m->received_us = 0;
     m->tag_len = (uint16_t)tag_len;
     if (tag_len > 0) {
         memcpy(m->data, tag, tag_len);

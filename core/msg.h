@@ -23,6 +23,7 @@ struct msg {
     char *refusal;             /* why a sink refused it, or NULL */
     unsigned char refused;     /* a sink refused it: the reply is FALSE */
     size_t len;                /* body bytes */
+    uint64_t received_us;      /* clock_us() at receipt, for the ack delay */
     int64_t received_ns;       /* CLOCK_REALTIME at msg_new() */
     const char *client;        /* into data: the peer's name, or "" */
     uint16_t tag_len;

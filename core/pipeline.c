@@ -29,7 +29,9 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "config.h"
 #include "deadletter.h"
+#include "health.h"
 #include "log.h"
 #include "msg.h"
 #include "queue.h"
@@ -86,6 +88,7 @@ struct pipeline {
     atomic_int stopping;
     atomic_int abort_start; /* start failed: workers give up */
     atomic_uint reopen_gen; /* bumped by pipeline_reopen() (SIGHUP) */
+    struct config *fresh_config; /* guarded by reply_lock: for reopen() */
     unsigned source_reopen_seen; /* the source thread's own */
     /* The source thread's own: */
     size_t inflight; /* submitted and not yet answered and freed */
@@ -134,6 +137,9 @@ reply(struct pipeline *pl, const struct msg *m, const char *text, size_t len)
 {
     pl->source->plugin.desc->reply(&pl->source->host, pl->source_state,
                                    m->data, m->tag_len, text, len);
+    if (m->received_us != 0) {
+        stats_observe(STATS_ACK_DELAY, clock_us() - m->received_us);
+    }
 }
 
 static void
@@ -188,6 +194,7 @@ int
 pipeline_submit(struct pipeline *pl, const struct feed_request *req)
 {
     const struct feed_plugin *parser = pl->parser->plugin.desc;
+    uint64_t received_us = clock_us();
     char err[FEED_ERR_MAX] = "";
     struct feed_out out;
     struct msg *m;
@@ -209,6 +216,12 @@ pipeline_submit(struct pipeline *pl, const struct feed_request *req)
         log_error("out of memory: request of %zu bytes left unanswered",
                   req->len);
         return -1;
+    }
+    m->received_us = received_us;
+    if (req->refuse != NULL) {
+        refuse_now(pl, m, req->refuse, req->parts);
+        msg_free(m);
+        return 0;
     }
     if (req->parts > 1) {
         refuse_now(pl, m, "multipart requests are not accepted", req->parts);
@@ -268,19 +281,42 @@ answer(struct pipeline *pl, struct msg *m)
     pl->inflight--;
 }
 
+/*
+ * The source's reopen(), with its section of the INI read again: getters
+ * work inside it; what they refuse is logged, and the plugin keeps what it
+ * had for those keys.
+ */
+static void
+reopen_source(struct pipeline *pl)
+{
+    struct stage *src = pl->source;
+    struct config *fresh;
+
+    pthread_mutex_lock(&pl->reply_lock);
+    fresh = pl->fresh_config;
+    pl->fresh_config = NULL;
+    pthread_mutex_unlock(&pl->reply_lock);
+    if (PLUGIN_HAS(src->plugin.desc, reopen)) {
+        src->config = fresh;
+        src->plugin.desc->reopen(&src->host, pl->source_state);
+        src->config = NULL;
+    }
+    if (fresh != NULL && config_errors(fresh) > 0) {
+        log_error("SIGHUP: %s; kept the old value", config_first_error(fresh));
+    }
+    config_free(fresh);
+}
+
 void
 pipeline_drain(struct pipeline *pl)
 {
-    const struct stage *src = pl->source;
     unsigned gen = atomic_load(&pl->reopen_gen);
     uint64_t count;
     struct msg *m;
 
     if (gen != pl->source_reopen_seen) {
         pl->source_reopen_seen = gen;
-        if (PLUGIN_HAS(src->plugin.desc, reopen)) {
-            src->plugin.desc->reopen(&src->host, pl->source_state);
-        }
+        reopen_source(pl);
     }
     /* Clear first: whatever arrives after the swap below signals again. */
     if (read(pl->wake_fd, &count, sizeof count) < 0) {
@@ -327,6 +363,59 @@ hand_back(struct pipeline *pl, struct msg *head, struct msg *tail)
     if (was_empty) {
         signal_fd(pl->wake_fd);
     }
+}
+
+/* The source's and the parser's host functions (see feed/plugin.h). */
+
+static struct pipeline *
+pipeline_of(const struct feed_host *h)
+{
+    return ((const struct stage *)h->core)->pipeline;
+}
+
+static int
+host_submit(const struct feed_host *h, const struct feed_request *req)
+{
+    return pipeline_submit(pipeline_of(h), req);
+}
+
+static int
+host_accepting(const struct feed_host *h)
+{
+    return pipeline_accepting(pipeline_of(h));
+}
+
+static int
+host_wake_fd(const struct feed_host *h)
+{
+    return pipeline_wake_fd(pipeline_of(h));
+}
+
+static void
+host_drain(const struct feed_host *h)
+{
+    pipeline_drain(pipeline_of(h));
+}
+
+static int
+host_finished(const struct feed_host *h)
+{
+    return pipeline_finished(pipeline_of(h));
+}
+
+/* Gives the source and the parser the functions of a running pipeline. */
+static void
+install_host(struct pipeline *pl)
+{
+    struct feed_host *h = &pl->source->host;
+
+    pl->source->pipeline = pl;
+    h->submit = host_submit;
+    h->accepting = host_accepting;
+    h->wake_fd = host_wake_fd;
+    h->drain = host_drain;
+    h->finished = host_finished;
+    pl->parser->host.emit = pipeline_emit;
 }
 
 /* ---------------------------------------------------------------------
@@ -401,14 +490,20 @@ reconnect(struct worker *w)
     const struct feed_plugin *d = sink->plugin.desc;
     char err[FEED_ERR_MAX];
 
+    health_connected(w->id, 0);
     if (d->close != NULL) {
         d->close(&sink->host, w->sink);
     }
     w->sink = NULL;
     for (;;) {
+        enum feed_result r;
+
         err[0] = '\0';
-        if (d->open(&sink->host, sink->conf, &w->sink, err, sizeof err) ==
-            FEED_OK) {
+        health_call_begin(w->id, HEALTH_CALL_OPEN);
+        r = d->open(&sink->host, sink->conf, &w->sink, err, sizeof err);
+        health_call_end(w->id);
+        if (r == FEED_OK) {
+            health_connected(w->id, 1);
             return;
         }
         streak_fail(w, "sink connect", err);
@@ -438,12 +533,17 @@ tick(struct worker *w)
     const struct stage *sink = w->pl->sink;
 
     char err[FEED_ERR_MAX] = "";
+    enum feed_result r;
 
     if (!PLUGIN_HAS(sink->plugin.desc, tick)) {
         return;
     }
-    if (sink->plugin.desc->tick(&sink->host, w->sink, err, sizeof err) ==
-        FEED_RETRY) {
+    health_call_begin(w->id, HEALTH_CALL_TICK);
+    r = sink->plugin.desc->tick(&sink->host, w->sink, err, sizeof err);
+    health_call_end(w->id);
+    if (r == FEED_RETRY) {
+        /* Not connected until the next successful open. */
+        health_connected(w->id, 0);
         streak_fail(w, "sink check", err);
         reconnect(w);
         streak_end(w);
@@ -608,10 +708,13 @@ write_slice(struct worker *w, size_t first, size_t n)
             streak_fail(w, "sink write", "out of memory");
             continue;
         }
-        start = clock_ms();
+        health_call_begin(w->id, HEALTH_CALL_WRITE);
+        start = clock_us();
         r = d->write(&sink->host, w->sink, &batch, &bad, err, sizeof err);
+        /* Every outcome: a stuck write shows with its real duration. */
+        stats_commit_us(clock_us() - start);
+        health_call_end(w->id);
         if (r == FEED_OK) {
-            stats_commit_ms(clock_ms() - start);
             streak_end(w);
             finish(w, first, n, batch.count);
             return;
@@ -622,6 +725,7 @@ write_slice(struct worker *w, size_t first, size_t n)
                    err);
             return;
         }
+        health_connected(w->id, 0);
         streak_fail(w, "sink write", err);
         reconnect(w);
     }
@@ -660,9 +764,12 @@ connect_first(struct worker *w)
         uint64_t now;
 
         err[0] = '\0';
+        health_call_begin(w->id, HEALTH_CALL_OPEN);
         r = sink->plugin.desc->open(&sink->host, sink->conf, &w->sink, err,
                                     sizeof err);
+        health_call_end(w->id);
         if (r == FEED_OK) {
+            health_connected(w->id, 1);
             return 0;
         }
         now = clock_ms();
@@ -727,6 +834,7 @@ worker_main(void *arg)
         pthread_mutex_unlock(&w->lock);
         queue_done(&pl->queue);
     }
+    health_connected(w->id, 0);
     if (pl->sink->plugin.desc->close != NULL) {
         pl->sink->plugin.desc->close(&pl->sink->host, w->sink);
     }
@@ -744,6 +852,7 @@ source_main(void *arg)
     if (pl->source_rc != 0) {
         log_error("source %s failed; stopping", stage_name(pl->source));
     }
+    health_source_bound(0);
     /* Workers finish what is queued, then end. */
     close_queue(pl);
     signal_fd(pl->done_fd);
@@ -799,7 +908,8 @@ pipeline_new(struct stage *source, struct stage *parser, struct stage *sink,
             goto fail;
         }
     }
-    source->pipeline = pl;
+    health_reset(set->threads);
+    install_host(pl);
     return pl;
 
 fail:
@@ -830,6 +940,7 @@ pipeline_open_source(struct pipeline *pl, char *err, size_t errlen)
                  why[0] != '\0' ? why : "cannot open");
         return -1;
     }
+    health_source_bound(1);
     return 0;
 }
 
@@ -893,8 +1004,15 @@ fail:
 }
 
 void
-pipeline_reopen(struct pipeline *pl)
+pipeline_reopen(struct pipeline *pl, struct config *fresh)
 {
+    struct config *old;
+
+    pthread_mutex_lock(&pl->reply_lock);
+    old = pl->fresh_config;
+    pl->fresh_config = fresh;
+    pthread_mutex_unlock(&pl->reply_lock);
+    config_free(old); /* a SIGHUP the source has not seen yet */
     atomic_fetch_add(&pl->reopen_gen, 1);
     signal_fd(pl->wake_fd);
 }
@@ -903,6 +1021,7 @@ void
 pipeline_stop(struct pipeline *pl)
 {
     atomic_store(&pl->stopping, 1);
+    health_stopping();
     signal_fd(pl->wake_fd);
 }
 
@@ -934,25 +1053,25 @@ join_until(pthread_t t, uint64_t deadline_ms)
     return pthread_timedjoin_np(t, NULL, &ts) == 0 ? 0 : -1;
 }
 
-int
+enum pipeline_end
 pipeline_join(struct pipeline *pl, uint64_t deadline_ms)
 {
     if (pl->source_started) {
         if (join_until(pl->source_thread, deadline_ms) == -1) {
-            return -2;
+            return PIPELINE_STUCK;
         }
         pl->source_started = 0;
     }
     for (unsigned i = 0; i < pl->set.threads; i++) {
         if (pl->workers[i].started) {
             if (join_until(pl->workers[i].thread, deadline_ms) == -1) {
-                return -2;
+                return PIPELINE_STUCK;
             }
             pl->workers[i].started = 0;
         }
     }
     close_source(pl);
-    return pl->source_rc == 0 ? 0 : -1;
+    return pl->source_rc == 0 ? PIPELINE_ENDED : PIPELINE_SOURCE_FAILED;
 }
 
 static void
@@ -1024,6 +1143,7 @@ pipeline_free(struct pipeline *pl)
     if (pl->queue_ready) {
         queue_destroy(&pl->queue);
     }
+    config_free(pl->fresh_config);
     pthread_mutex_destroy(&pl->reply_lock);
     pthread_mutex_destroy(&pl->start_lock);
     pthread_cond_destroy(&pl->start_cond);

@@ -9,6 +9,7 @@
 
 #include <feed/plugin.h>
 
+struct config;
 struct stage;
 struct pipeline;
 
@@ -42,10 +43,12 @@ int pipeline_start(struct pipeline *pl, char *err, size_t errlen);
 
 /*
  * After SIGHUP: the source's reopen() runs on its thread at its next
- * drain(), each sink instance's before its next write (within TICK_MS when
+ * drain(), able to read its keys from `fresh` (the INI read again; the
+ * pipeline takes it and frees it; NULL: no keys to read); each sink
+ * instance's reopen() runs before its next write (within TICK_MS when
  * idle). Safe from any thread.
  */
-void pipeline_reopen(struct pipeline *pl);
+void pipeline_reopen(struct pipeline *pl, struct config *fresh);
 
 /*
  * Starts the drain: the source stops reading, what was read is committed
@@ -56,13 +59,19 @@ void pipeline_stop(struct pipeline *pl);
 /* Readable once the source's thread has ended; for the main loop. */
 int pipeline_done_fd(struct pipeline *pl);
 
+/* How a pipeline ended, for pipeline_join(). */
+enum pipeline_end {
+    PIPELINE_ENDED = 0,     /* everything read was answered; all closed */
+    PIPELINE_SOURCE_FAILED, /* the source's run() failed; all closed */
+    PIPELINE_STUCK,         /* a thread was still busy at the deadline */
+};
+
 /*
  * Waits for the source thread and the workers to end, closes the source and
- * the sinks. Returns 0 when the source ended normally, -1 if it failed, -2
- * when a worker was still busy at `deadline_ms` (CLOCK_MONOTONIC; 0: no
- * deadline); then the caller should pipeline_abandon() and exit.
+ * the sinks. Gives up at `deadline_ms` (CLOCK_MONOTONIC; 0: no deadline)
+ * with PIPELINE_STUCK: then the caller should pipeline_abandon() and exit.
  */
-int pipeline_join(struct pipeline *pl, uint64_t deadline_ms);
+enum pipeline_end pipeline_join(struct pipeline *pl, uint64_t deadline_ms);
 
 /*
  * At the stop deadline, with workers possibly stuck: with ack = receive,

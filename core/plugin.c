@@ -1,9 +1,11 @@
 /*
  * plugin.c - loading plugins: dlopen, and checking what was loaded.
  *
- * Owns the dlopen handles. A refusal is always one line naming the plugin
- * and the file (nginx's ngx_add_module and redis' moduleLoad work this
- * way). What a plugin's callbacks do is left to host.c and pipeline.c.
+ * Owns the dlopen handles and the checks of a descriptor: ABI major number
+ * first, then its size, kind and callbacks. A refusal is always one line
+ * naming the plugin and the file (nginx's ngx_add_module and redis'
+ * moduleLoad work this way). The host a plugin gets is stage.c's; when its
+ * callbacks run is pipeline.c's.
  */
 #include "plugin.h"
 

@@ -3,9 +3,12 @@
  *
  * Owns the queued messages. Bounded in records, not messages, so memory is
  * bounded by queue_max however requests are cut. Batching happens here: a
- * worker takes whatever whole messages are waiting, up to batch_max records,
- * and never waits for more, so a lone request is written at once while a
- * busy queue yields full batches (group commit without a timer).
+ * worker takes whatever whole messages are waiting, up to batch_max records.
+ * When no other worker is committing, a lone request is written at once;
+ * while one is, a worker waits for that commit to end or for an eighth of
+ * batch_max to gather, so a busy queue yields large batches (group commit
+ * without a timer). Workers wait with a timeout (queue_pop_wait) so an idle
+ * one can check its connection.
  */
 #include "queue.h"
 

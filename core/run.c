@@ -26,7 +26,9 @@
 #include "config.h"
 #include "daemon.h"
 #include "deadletter.h"
+#include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "pidfile.h"
 #include "pipeline.h"
 #include "privs.h"
@@ -37,6 +39,7 @@
 struct daemon {
     struct settings *set; /* borrowed */
     struct pipeline *pl;
+    struct metrics *metrics; /* NULL when [core] metrics is off */
     int pid_fd;
     int ready_fd; /* readiness pipe to `start`; -1 when in foreground */
     int foreground;
@@ -149,6 +152,12 @@ bring_up(struct daemon *d, const struct privs *privs, char *err,
     if (d->pl == NULL || pipeline_open_source(d->pl, err, errlen) == -1) {
         return -1;
     }
+    /* Bound while still root, like the source; served from now on. */
+    if (s->metrics != NULL &&
+        (d->metrics = metrics_open(s->metrics, d->pl, ps.queue_max, err,
+                                   errlen)) == NULL) {
+        return -1;
+    }
     if (privs_drop(privs, err, errlen) == -1) {
         return -1;
     }
@@ -192,6 +201,24 @@ reopen_files(void)
     }
 }
 
+/*
+ * SIGHUP: the INI is read again for the source, whose reopen() may re-read
+ * its keys (allow lists); sinks reopen their files. A file that cannot be
+ * read now leaves the source with what it has.
+ */
+static void
+reload(struct daemon *d)
+{
+    char err[FEED_ERR_MAX];
+    struct config *fresh = config_load(config_file(d->set->config), err,
+                                       sizeof err);
+
+    if (fresh == NULL) {
+        log_error("SIGHUP: %s; the source keeps its settings", err);
+    }
+    pipeline_reopen(d->pl, fresh);
+}
+
 static void
 handle_signal(struct daemon *d)
 {
@@ -207,7 +234,7 @@ handle_signal(struct daemon *d)
             break;
         case SIGHUP:
             reopen_files();
-            pipeline_reopen(d->pl);
+            reload(d);
             break;
         }
     }
@@ -241,23 +268,24 @@ give_up(struct daemon *d)
     _exit(1);
 }
 
-/* Next wake-up in ms for poll(): stats line or stop deadline. */
+/*
+ * Next wake-up in ms for poll(): stats line, stop deadline, or the stall
+ * watchdog's next look (every WATCH_MS).
+ */
+#define WATCH_MS 1000
 static int
 wait_ms(const struct daemon *d, uint64_t next_stats)
 {
     uint64_t now = clock_ms();
-    uint64_t until = UINT64_MAX;
+    uint64_t until = now + WATCH_MS;
 
-    if (next_stats != 0) {
+    if (next_stats != 0 && next_stats < until) {
         until = next_stats;
     }
     if (d->stopping && d->deadline_ms < until) {
         until = d->deadline_ms;
     }
-    if (until == UINT64_MAX) {
-        return -1;
-    }
-    return until <= now ? 0 : (int)(until - now > 60000 ? 60000 : until - now);
+    return until <= now ? 0 : (int)(until - now);
 }
 
 /* Runs until the pipeline has drained; returns the exit code. */
@@ -285,6 +313,7 @@ supervise(struct daemon *d)
         if (d->stopping && clock_ms() >= d->deadline_ms) {
             give_up(d);
         }
+        health_watch(clock_ms());
         if (next_stats != 0 && clock_ms() >= next_stats) {
             log_info("%s", stats_line(pipeline_queue_depth(d->pl), line,
                                       sizeof line));
@@ -296,11 +325,13 @@ supervise(struct daemon *d)
         begin_stop(d, "source ended");
     }
     switch (pipeline_join(d->pl, d->deadline_ms)) {
-    case -2:
+    case PIPELINE_STUCK:
         give_up(d);
         break;
-    case -1:
+    case PIPELINE_SOURCE_FAILED:
         return 1;
+    case PIPELINE_ENDED:
+        break;
     }
     log_info("%s", stats_line(0, line, sizeof line));
     return 0;
@@ -447,6 +478,7 @@ run_start(struct settings *s, int foreground)
         return 1;
     }
     rc = run_locked(&d, &privs, warn_root);
+    metrics_close(d.metrics);
     pipeline_free(d.pl);
     deadletter_close();
     pidfile_release(d.pid_fd, s->pidfile);

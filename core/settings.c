@@ -13,6 +13,7 @@
 #include "buildconf.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 
 static const char *const log_levels[] = {
     "error", "warning", "notice", "info", "debug", NULL,
@@ -28,6 +29,22 @@ optional(struct config *c, const char *key, const char **out)
 
     config_string(c, "core", key, "", &value);
     *out = *value != '\0' ? value : NULL;
+}
+
+/* [core] metrics: empty (off) or a numeric ADDRESS:PORT. */
+static void
+read_metrics(struct settings *s, struct config *c)
+{
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    char err[FEED_ERR_MAX];
+
+    optional(c, "metrics", &s->metrics);
+    if (s->metrics != NULL &&
+        metrics_parse_addr(s->metrics, &addr, &addrlen, err, sizeof err) ==
+            -1) {
+        config_error(c, "core", "metrics", "%s", err);
+    }
 }
 
 static void
@@ -55,6 +72,7 @@ read_core(struct settings *s, struct config *c)
     config_int(c, "core", "stop_timeout", 30, 1, 86400, &s->stop_timeout);
     config_int(c, "core", "stats_interval", 60, 0, 86400,
                &s->stats_interval);
+    read_metrics(s, c);
 }
 
 /*
@@ -88,7 +106,7 @@ read_stages(struct settings *s, struct config *c)
                s->parser.conf != NULL ? &s->parser : NULL);
 }
 
-int
+enum settings_result
 settings_load(struct settings *s, const char *path, enum settings_depth depth,
               FILE *errs)
 {
@@ -99,7 +117,7 @@ settings_load(struct settings *s, const char *path, enum settings_depth depth,
     c = config_load(path, err, sizeof err);
     if (c == NULL) {
         fprintf(errs, "feed-core: %s\n", err);
-        return -2;
+        return SETTINGS_UNREADABLE;
     }
     s->config = c;
     read_core(s, c);
@@ -109,9 +127,9 @@ settings_load(struct settings *s, const char *path, enum settings_depth depth,
     }
     if (config_errors(c) > 0) {
         config_print_errors(c, errs);
-        return -1;
+        return SETTINGS_INVALID;
     }
-    return 0;
+    return SETTINGS_OK;
 }
 
 void

@@ -21,6 +21,7 @@ struct settings {
     long long queue_max;
     long long stop_timeout;   /* seconds */
     long long stats_interval; /* seconds; 0: off */
+    const char *metrics;      /* ADDRESS:PORT of the listener; NULL: off */
     long long batch_max;
     int ack_receive;
     struct stage source;
@@ -33,13 +34,20 @@ enum settings_depth {
     SETTINGS_PLUGINS, /* and every plugin configured: check, start */
 };
 
+/* What settings_load() found. */
+enum settings_result {
+    SETTINGS_OK = 0,
+    SETTINGS_INVALID,    /* mistakes in the file, reported */
+    SETTINGS_UNREADABLE, /* the file cannot be read, reported */
+};
+
 /*
  * Reads the INI file at `path`. With SETTINGS_PLUGINS also loads and
  * configures the three plugins and reports keys nobody read. Every mistake
- * is written to `errs` as FILE:LINE: message. Returns 0, -1 when the file is
- * invalid (the settings must still be freed), -2 when it cannot be read.
+ * is written to `errs` as FILE:LINE: message. Whatever the result, the
+ * settings must be freed with settings_free().
  */
-int settings_load(struct settings *s, const char *path,
+enum settings_result settings_load(struct settings *s, const char *path,
                   enum settings_depth depth, FILE *errs);
 
 /* Unloads the plugins and frees the config; takes a zeroed struct. */

@@ -3,9 +3,9 @@
  *
  * Owns the struct feed_host each plugin gets and the functions behind it:
  * configuration getters that know the stage's section, logging that adds
- * the plugin's name, the schema lookups between parser and sink, and the
- * forwarding of a source's calls to the pipeline. The pipeline itself is
- * pipeline.c's.
+ * the plugin's name, counters, and the schema lookups between parser and
+ * sink. The functions a running pipeline adds (a parser's emit(), a
+ * source's submit() and the rest) are installed by pipeline.c.
  */
 #include "stage.h"
 
@@ -15,7 +15,6 @@
 
 #include "config.h"
 #include "log.h"
-#include "pipeline.h"
 #include "stats.h"
 
 static struct stage *
@@ -24,14 +23,14 @@ stage_of(const struct feed_host *h)
     return h->core;
 }
 
-/* Configuration getters are for configure() only. */
+/* Configuration getters are for configure() and a source's reopen(). */
 static struct config *
 config_of(const struct feed_host *h)
 {
     struct stage *s = stage_of(h);
 
     if (s->config == NULL) {
-        log_error("%s: reads configuration outside configure()",
+        log_error("%s: reads configuration outside configure() and reopen()",
                   stage_name(s));
     }
     return s->config;
@@ -165,36 +164,6 @@ schema(const struct feed_host *h)
     return s->parser != NULL ? stage_schema(s->parser) : NULL;
 }
 
-static int
-submit(const struct feed_host *h, const struct feed_request *req)
-{
-    return pipeline_submit(stage_of(h)->pipeline, req);
-}
-
-static int
-accepting(const struct feed_host *h)
-{
-    return pipeline_accepting(stage_of(h)->pipeline);
-}
-
-static int
-wake_fd(const struct feed_host *h)
-{
-    return pipeline_wake_fd(stage_of(h)->pipeline);
-}
-
-static void
-drain(const struct feed_host *h)
-{
-    pipeline_drain(stage_of(h)->pipeline);
-}
-
-static int
-finished(const struct feed_host *h)
-{
-    return pipeline_finished(stage_of(h)->pipeline);
-}
-
 static void
 count(const struct feed_host *h, enum feed_count what, uint64_t n)
 {
@@ -219,12 +188,6 @@ static const struct feed_host host_template = {
     .log_enabled = host_log_enabled,
     .field = field,
     .schema = schema,
-    .emit = pipeline_emit,
-    .submit = submit,
-    .accepting = accepting,
-    .wake_fd = wake_fd,
-    .drain = drain,
-    .finished = finished,
     .count = count,
 };
 

@@ -20,7 +20,8 @@ struct stage {
     void *conf;                  /* from configure(); the plugin's */
     struct config *config;       /* borrowed; NULL outside configure() */
     const struct stage *parser;  /* borrowed: answers a sink's field() */
-    struct pipeline *pipeline;   /* borrowed: a source's submit() etc. */
+    struct pipeline *pipeline;   /* borrowed: set by pipeline_new() for the
+                                    source's host functions */
 };
 
 /*

@@ -1,10 +1,13 @@
 /*
- * stats.c - the daemon's counters and its periodic stats line.
+ * stats.c - the daemon's counters, latency histograms and stats line.
  *
- * Owns the counters (totals since start) and a histogram of commit
- * latencies (reset at every stats line). Everything is a relaxed atomic:
- * workers and the source add to them without any lock; the line is a
- * snapshot, not a transaction.
+ * Owns the counters (totals since start), the latency histograms exported
+ * by the metrics listener (totals since start, Prometheus buckets) and a
+ * fine histogram of commit latencies for the stats line's percentiles
+ * (reset at every stats line). Everything is a relaxed atomic: workers and
+ * the source add to them without any lock, the listener's thread only
+ * reads them; every reading is a snapshot, not a transaction. Rendering
+ * them for Prometheus is metrics.c's.
  */
 #include "stats.h"
 
@@ -22,6 +25,20 @@
 
 static atomic_uint_fast64_t counters[STATS_COUNTERS];
 static atomic_uint_fast64_t buckets[NBUCKETS];
+
+const uint64_t stats_bound_us[STATS_BOUNDS] = {
+    100,    250,    500,     1000,    2500,    5000,
+    10000,  25000,  50000,   100000,  250000,  500000,
+    1000000, 2500000, 5000000, 10000000, 30000000,
+};
+
+/* One histogram; each on its own cache lines (different writers). */
+struct histogram {
+    _Alignas(64) atomic_uint_fast64_t count[STATS_BOUNDS + 1];
+    atomic_uint_fast64_t sum_us;
+};
+
+static struct histogram histograms[STATS_HISTOGRAMS];
 
 void
 stats_add(enum stats_counter which, uint64_t n)
@@ -63,10 +80,52 @@ floor_of(size_t b)
     return 10000 + (b - FINE - MEDIUM) * 1000;
 }
 
-void
-stats_commit_ms(uint64_t ms)
+size_t
+stats_bucket_of(uint64_t us)
 {
-    atomic_fetch_add_explicit(&buckets[bucket_of(ms)], 1,
+    size_t lo = 0;
+    size_t hi = STATS_BOUNDS;
+
+    /* The first bound at or above us (le is inclusive). */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (stats_bound_us[mid] < us) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+void
+stats_observe(enum stats_histogram which, uint64_t us)
+{
+    struct histogram *h = &histograms[which];
+
+    atomic_fetch_add_explicit(&h->count[stats_bucket_of(us)], 1,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum_us, us, memory_order_relaxed);
+}
+
+void
+stats_histogram_read(enum stats_histogram which,
+                     struct stats_histogram_snapshot *out)
+{
+    struct histogram *h = &histograms[which];
+
+    for (size_t b = 0; b <= STATS_BOUNDS; b++) {
+        out->count[b] = atomic_load_explicit(&h->count[b],
+                                             memory_order_relaxed);
+    }
+    out->sum_us = atomic_load_explicit(&h->sum_us, memory_order_relaxed);
+}
+
+void
+stats_commit_us(uint64_t us)
+{
+    stats_observe(STATS_COMMIT_TIME, us);
+    atomic_fetch_add_explicit(&buckets[bucket_of(us / 1000)], 1,
                               memory_order_relaxed);
 }
 

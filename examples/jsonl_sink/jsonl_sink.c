@@ -14,10 +14,17 @@
  *   sync = yes|no   fdatasync() before a batch counts as written (default
  *                   yes: an acknowledged record survives a power cut)
  *
+ * On SIGHUP (reopen) each instance appends to a new file at `path`, so
+ * logrotate can move the old one away.
+ *
  * Batching, retries, narrowing a refused batch down to its request and
  * answering clients are the core's. configure() and unconfigure() run on
- * the main thread; open(), write() and close() on the worker thread that
- * owns the instance.
+ * the main thread; open(), write(), reopen() and close() on the worker
+ * thread that owns the instance.
+ *
+ * feed/plugin.h is plain C11; the POSIX calls used here (fdatasync, the
+ * pthread mutex) need _POSIX_C_SOURCE (or _GNU_SOURCE) defined before any
+ * include, as below.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -91,14 +98,56 @@ fail:
 static void
 jsonl_unconfigure(const struct feed_host *host, void *conf)
 {
-    (void)host;
-
     struct jconf *c = conf;
 
+    (void)host;
     if (c != NULL) {
         pthread_mutex_destroy(&c->append_lock);
         free(c);
     }
+}
+
+/*
+ * Opens the file for appending, creating it if need be. With sync on, the
+ * folder is synced too: a file just created exists after a power cut only
+ * once its folder entry is on disk, and its records with it. Returns the
+ * descriptor, or -1 with errno set and the reason in err.
+ */
+static int
+open_file(const struct jconf *c, char *err, size_t errlen)
+{
+    char dir[4096];
+    const char *slash = strrchr(c->path, '/');
+    int fd = open(c->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    int dfd;
+    int e;
+
+    if (fd == -1) {
+        e = errno;
+        snprintf(err, errlen, "cannot open %s: %s", c->path, strerror(e));
+        errno = e;
+        return -1;
+    }
+    if (!c->sync) {
+        return fd;
+    }
+    /* The path is absolute: the core resolved it against the INI folder. */
+    snprintf(dir, sizeof dir, "%.*s",
+             slash != NULL && slash != c->path ? (int)(slash - c->path) : 1,
+             c->path);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd == -1 || fsync(dfd) == -1) {
+        e = errno;
+        snprintf(err, errlen, "cannot sync folder %s: %s", dir, strerror(e));
+        if (dfd != -1) {
+            close(dfd);
+        }
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    close(dfd);
+    return fd;
 }
 
 static enum feed_result
@@ -114,11 +163,10 @@ jsonl_open(const struct feed_host *host, void *conf, void **state, char *err,
     }
     s->conf = c;
     /* Called after the daemon dropped root: the file is the run user's. */
-    s->fd = open(c->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    s->fd = open_file(c, err, errlen);
     if (s->fd == -1) {
         int e = errno;
 
-        snprintf(err, errlen, "cannot open %s: %s", c->path, strerror(e));
         free(s);
         /* A missing folder or a permission is for an operator to fix. */
         if (e == ENOENT || e == EACCES || e == EPERM || e == EROFS ||
@@ -132,13 +180,33 @@ jsonl_open(const struct feed_host *host, void *conf, void **state, char *err,
     return FEED_OK;
 }
 
+/*
+ * After SIGHUP (logrotate moved the file): append to a new file at `path`.
+ * If it cannot be opened, keep the old one and say why.
+ */
+static void
+jsonl_reopen(const struct feed_host *host, void *state)
+{
+    struct jsink *s = state;
+    char err[FEED_ERR_MAX];
+    int fd = open_file(s->conf, err, sizeof err);
+
+    if (fd == -1) {
+        host->log(host, FEED_LOG_ERROR, "%s; still appending to the old file",
+                  err);
+        return;
+    }
+    close(s->fd);
+    s->fd = fd;
+    host->log(host, FEED_LOG_INFO, "reopened %s", s->conf->path);
+}
+
 static void
 jsonl_close(const struct feed_host *host, void *state)
 {
-    (void)host;
-
     struct jsink *s = state;
 
+    (void)host;
     if (s != NULL) {
         close(s->fd);
         free(s->buf);
@@ -380,4 +448,5 @@ FEED_EXPORT const struct feed_plugin feed_plugin = {
     .open = jsonl_open,
     .close = jsonl_close,
     .write = jsonl_write,
+    .reopen = jsonl_reopen,
 };

@@ -229,6 +229,10 @@ struct feed_request {
                            dead_letter and sinks (the CURVE certificate
                            name, else the peer address), or NULL; at most
                            FEED_CLIENT_MAX - 1 bytes are kept */
+    const char *refuse; /* NULL, or the source refuses the request with this
+                           reason (e.g. "client not allowed"): the core
+                           dead-letters it and answers FALSE <refuse>,
+                           without parsing it */
 };
 
 #define FEED_TAG_MAX 1024
@@ -371,7 +375,10 @@ struct feed_host {
  *   Takes NULL.
  * reopen(host, state), optional: after SIGHUP, from within host->drain() on
  *   the source's thread: re-read what may change while running (allow
- *   lists, keys). A reload that fails keeps the old state and logs why.
+ *   lists, keys). The conf_* getters work here, on the INI file as it is
+ *   now (the strings they return last only until reopen() returns); a value
+ *   they refuse is logged by the core: keep the old one. A reload that
+ *   fails keeps the old state and logs why.
  *
  * A parser (FEED_KIND_PARSER) is called on the source's thread:
  *

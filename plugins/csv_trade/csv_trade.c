@@ -593,7 +593,6 @@ static const struct feed_schema *
 csv_trade_schema(const struct feed_host *host, void *conf)
 {
     (void)host;
-
     (void)conf;
     return &schema;
 }

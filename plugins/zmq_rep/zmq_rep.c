@@ -112,10 +112,9 @@ zmq_rep_configure(const struct feed_host *host, char *err, size_t errlen)
 static void
 zmq_rep_unconfigure(const struct feed_host *host, void *conf)
 {
-    (void)host;
-
     struct zconf *c = conf;
 
+    (void)host;
     if (c != NULL) {
         free(c->endpoints);
         free(c);
@@ -125,10 +124,9 @@ zmq_rep_unconfigure(const struct feed_host *host, void *conf)
 static void
 zmq_rep_close(const struct feed_host *host, void *state)
 {
-    (void)host;
-
     struct zsource *s = state;
 
+    (void)host;
     if (s == NULL) {
         return;
     }

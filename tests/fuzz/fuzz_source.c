@@ -44,7 +44,6 @@ fuzz_reply(const struct feed_host *host, void *state, const void *tag,
            size_t tag_len, const char *text, size_t len)
 {
     (void)host;
-
     (void)state;
     (void)tag;
     (void)tag_len;
@@ -288,7 +287,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     replies = 0;
     if (envelope_open(frames, n, extra, &env, &req) != 0) {
         /* As zmq_rep does: no reply address, the core keeps it unanswered. */
-        struct feed_request lost = {NULL, 0, "", 0, 1, NULL};
+        struct feed_request lost = {NULL, 0, "", 0, 1, NULL, NULL};
         pipeline_submit(pl, &lost);
         if (replies != 0) {
             abort();

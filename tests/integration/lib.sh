@@ -2,7 +2,8 @@
 # polling with deadlines, and cleanup of everything a test started.
 #
 # A test sources this file, calls `check`/`expect_*` for each assertion and
-# ends with `finish`. Output is TAP-like: "ok - ..." / "not ok - ...".
+# ends with `finish`. Output is TAP: "ok - ..." / "not ok - ..." and the
+# plan last, so meson (protocol: 'tap') counts every check.
 # Paths come from meson through the environment: FEED_CORE, FEED_SEND,
 # ZSEND, NOTIFY_LISTEN, PLUGIN_DIR, TEST_PLUGIN_DIR, SRC_ROOT.
 
@@ -128,7 +129,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# finish: the TAP plan (at the end, as TAP allows), a summary, the status.
 finish() {
+    echo "1..$((PASSES + FAILS))"
     echo "# $PASSES passed, $FAILS failed"
     [ "$FAILS" -eq 0 ]
     exit $?

@@ -25,7 +25,7 @@ pid=$(daemon_pid "$A/feed.ini")
     --acked "$T/acked_outage" >"$T/load_outage.out" 2>"$T/load_outage.err" &
 load=$!
 load_start=$(now_ms)
-sleep 2
+check "the load is being committed" wait_rows 20 2000
 retries_before=$(last_stat retries "$A")
 down_at=$(now_ms)
 mariadb_stop
@@ -35,10 +35,9 @@ printf '19000001,1,1' >"$T/probe1"
 out=$("$ZSEND" -e "$EP" -t 1000 "$T/probe1" | cut -f2)
 expect_eq "nothing is acknowledged while the database is down" "$out" \
     "(no reply)"
-left=$((1500 - ($(now_ms) - down_at)))
-if [ "$left" -gt 0 ]; then
-    sleep "$(printf '%d.%03d' $((left / 1000)) $((left % 1000)))"
-fi
+# Back once the workers have seen the outage (their write failed).
+check "the daemon noticed the outage" \
+    wait_until 20 log_has "$A" "failed, retrying"
 mariadb_restart || { fail "the database restarts on its datadir"; finish; }
 back_at=$(now_ms)
 note "database down for $((back_at - down_at)) ms, load started" \

@@ -182,7 +182,7 @@ expect_eq "the installed feed.ini passes check as feed-core" "$?" 0
 
 # --- the example from the -dev package --------------------------------------
 EX=$T/jsonl_sink
-cp -r /usr/share/doc/feed-core-dev/examples/jsonl_sink "$EX"
+cp -r /usr/share/feed-core/examples/jsonl_sink "$EX"
 (env -u PKG_CONFIG_PATH meson setup "$EX/build" "$EX" &&
     meson compile -C "$EX/build") >"$T/example.log" 2>&1
 expect_eq "the packaged example builds against the packages" "$?" 0

@@ -200,7 +200,9 @@ pid=$(daemon_pid "$A/feed.ini")
     >/dev/null 2>&1 &
 load=$!
 wait_until 20 test -s "$T/acked_kill"
-sleep 1
+# Mid-load: well past the first acknowledgements.
+before=$(sql "SELECT COUNT(*) FROM fee")
+wait_rows 20 "$((before + 2000))"
 kill -9 "$pid"
 wait "$load"
 acked=$(sort -u "$T/acked_kill" | wc -l)

@@ -67,6 +67,22 @@ EOF
 
 sql() { mariadb_sql "$@"; }
 
+# rows_over N: the table holds more than N rows.
+rows_over() {
+    [ "$(mariadb_sql "SELECT COUNT(*) FROM fee")" -gt "$1" ] 2>/dev/null
+}
+
+# wait_rows SECONDS N: polls until the table holds more than N rows (a
+# load under way has committed that much); 1 on timeout.
+wait_rows() {
+    wait_until "$1" rows_over "$2"
+}
+
+# log_has DIR TEXT: the daemon of DIR has logged TEXT.
+log_has() {
+    grep -qF -- "$2" "$1/feed.log"
+}
+
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # reap SECONDS PID: waits for a client this test started in the

@@ -33,7 +33,7 @@ PLUGINDIR=$LIBDIR/feed-core/plugins
 VERSION=$(meson introspect --projectinfo "$BUILD_ROOT" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
 
-for f in "$BINDIR/feed-core" "$BINDIR/feed-send" \
+for f in "$BINDIR/feed-core" "$BINDIR/feed-send" "$BINDIR/feed-sink-test" \
     "$PLUGINDIR/zmq_rep.so" "$PLUGINDIR/csv_trade.so" \
     "$PLUGINDIR/mysql_fee.so" "$INCLUDEDIR/feed/plugin.h" \
     "$LIBDIR/pkgconfig/feed-plugin.pc" "$SYSCONFDIR/feed-core/feed.ini" \
@@ -71,9 +71,9 @@ expect_eq "pkg-config --cflags feed-plugin names the installed header" \
 expect_eq "pkg-config names the plugin folder as plugindir" \
     "$(pkg-config --variable=plugindir feed-plugin)" "$DEST$PLUGINDIR"
 
-# --- the example builds out of tree, against the install only -------------
+# --- the installed example builds out of tree, against the install only ---
 EX=$T/jsonl_sink
-cp -r "$SRC_ROOT/examples/jsonl_sink" "$EX"
+cp -r "$DEST$DATADIR/feed-core/examples/jsonl_sink" "$EX"
 rm -rf "$EX/build"
 meson setup -Dwerror=true "$EX/build" "$EX" >"$T/ex-setup.log" 2>&1
 expect_eq "the example configures with meson" "$?" 0
@@ -144,10 +144,20 @@ expect_eq "a message of two trades is acknowledged" "$?" 0
 expect_eq "a message of one trade is acknowledged" "$?" 0
 "$FEED_SEND" -q -e "tcp://127.0.0.1:$PORT" "$T/bad.csv" 2>/dev/null
 expect_eq "a malformed trade is refused" "$?" 1
+# logrotate's way: move the file, SIGHUP; the sink's reopen() starts a new
+# one (within a second, the worker being idle), the old one keeps its lines.
+mv "$T/run/out/trades.jsonl" "$T/run/out/trades.jsonl.1"
+kill -HUP "$(daemon_pid "$INI")"
+check "after SIGHUP the example sink appends to a new file" \
+    wait_until 10 test -e "$T/run/out/trades.jsonl"
+printf '11,44,3\n' | "$FEED_SEND" -q -e "tcp://127.0.0.1:$PORT" -
+expect_eq "a trade after the rotation is acknowledged" "$?" 0
+expect_eq "it is in the new file" "$(cat "$T/run/out/trades.jsonl")" \
+    '{"ticket":11,"login":44,"volume":3}'
 "$FC" -c "$INI" stop >/dev/null
 expect_eq "the daemon stops" "$?" 0
 expect_eq "every acknowledged trade is one JSON line, in order" \
-    "$(cat "$T/run/out/trades.jsonl")" \
+    "$(cat "$T/run/out/trades.jsonl.1")" \
     "$(printf '%s\n' '{"ticket":7,"login":42,"volume":1.5}' \
         '{"ticket":8,"login":42,"volume":2.5}' \
         '{"ticket":9,"login":43,"volume":10}')"
@@ -219,13 +229,57 @@ sed '/\/\* optional: source and sink \*\//,/char \*err, size_t errlen);/d' \
 cp "$DEST$LIBDIR/pkgconfig/feed-plugin.pc" "$SDKOLD$LIBDIR/pkgconfig/"
 check "the older header lacks reopen and tick" \
     test "$(grep -c '(\*reopen)\|(\*tick)' "$SDKOLD$INCLUDEDIR/feed/plugin.h")" -eq 0
+# ...and the example as written for it: without a reopen callback.
+cp -r "$EX" "$T/old-src"
+rm -rf "$T/old-src/build"
+sed -i '/\.reopen = /d' "$T/old-src/jsonl_sink.c"
 PKG_CONFIG_PATH=$SDKOLD$LIBDIR/pkgconfig PKG_CONFIG_SYSROOT_DIR=$SDKOLD \
-    meson setup "$T/old-build" "$EX" >"$T/old.log" 2>&1 &&
+    meson setup "$T/old-build" "$T/old-src" >"$T/old.log" 2>&1 &&
     meson compile -C "$T/old-build" jsonl_sink >>"$T/old.log" 2>&1
 expect_eq "the example builds against the older header" "$?" 0
 write_ini "$T/old/feed.ini" "$(free_port)" "$T/old-build/jsonl_sink.so"
 out=$("$FC" -c "$T/old/feed.ini" check 2>&1)
 expect_eq "a sink built against the shorter descriptor passes check" "$?" 0
+
+# --- feed-sink-test: the SDK's test host -----------------------------------
+FST=$DEST$BINDIR/feed-sink-test
+mkdir -p "$T/fst/out"
+printf '[sink]\npath = out/trades.jsonl\n' >"$T/fst/sink.ini"
+printf '7,42,1.5\n8,042,2.50\n9,43,10\n' >"$T/fst/trades.csv"
+out=$("$FST" -c "$T/fst/sink.ini" -b 2 "$EX/build/jsonl_sink.so" \
+    "$T/fst/trades.csv" 2>"$T/fst/err")
+expect_eq "feed-sink-test runs the example sink and exits 0" "$?" 0
+expect_eq "feed-sink-test reports each batch of whole requests" "$out" \
+    "$(printf '%s\n' 'batch 1 requests 1-2 records 2: OK' \
+        'batch 2 requests 3-3 records 1: OK')"
+expect_eq "the sink got canonical values, in order" \
+    "$(cat "$T/fst/out/trades.jsonl")" \
+    "$(printf '%s\n' '{"ticket":7,"login":42,"volume":1.5}' \
+        '{"ticket":8,"login":42,"volume":2.5}' \
+        '{"ticket":9,"login":43,"volume":10}')"
+check "the sink logged through the core" \
+    grep -q "jsonl_sink: appending to $T/fst/out/trades.jsonl" "$T/fst/err"
+printf '[sink]\npath = out/t.jsonl\npth = x\n' >"$T/fst/typo.ini"
+out=$("$FST" -c "$T/fst/typo.ini" "$EX/build/jsonl_sink.so" \
+    "$T/fst/trades.csv" 2>&1)
+expect_eq "feed-sink-test refuses an unknown key" "$?" 1
+expect_eq "as FILE:LINE, like the daemon" "$out" \
+    "$T/fst/typo.ini:3: [sink] unknown key \"pth\""
+out=$(printf '7,42,1e3\n' | "$FST" -c "$T/fst/sink.ini" \
+    "$EX/build/jsonl_sink.so" 2>&1)
+expect_eq "feed-sink-test refuses a value that is not of its type" "$?" 1
+expect_eq "naming the input line" "$out" \
+    'feed-sink-test: input line 1: "1e3" is not a decimal'
+out=$("$FST" "$TEST_PLUGIN_DIR/bad_abi.so" /dev/null 2>&1)
+expect_eq "feed-sink-test refuses a plugin of another ABI" "$?" 1
+expect_eq "in the loader's one line" "$out" \
+    "feed-sink-test: plugin $TEST_PLUGIN_DIR/bad_abi.so: $TEST_PLUGIN_DIR/bad_abi.so was built for plugin ABI 99, this feed-core speaks ABI 2"
+printf '[sink]\npath = out/r.txt\nreject_value = 8\n' >"$T/fst/reject.ini"
+out=$("$FST" -c "$T/fst/reject.ini" "$TEST_PLUGIN_DIR/test_sink.so" \
+    "$T/fst/trades.csv" 2>/dev/null)
+expect_eq "a refused record makes feed-sink-test exit 1" "$?" 1
+expect_eq "the refusal names the record and the sink's reason" "$out" \
+    "batch 1 requests 1-3 records 3: REJECT record 2 (input line 2): line 2: value 8 refused"
 
 # --- feed-core plugins -----------------------------------------------------
 out=$("$FC" -c "$INI" plugins)

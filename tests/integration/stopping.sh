@@ -33,7 +33,7 @@ write_ini "$A" "$PA"
 start_ok "the daemon starts" "$A/feed.ini" || finish
 pid=$(daemon_pid "$A/feed.ini")
 load_bg up "$PA" 1000000 1 6 3000
-sleep 2
+check "the load is being committed" wait_rows 20 2000
 out=$(fc -c "$A/feed.ini" stop 2>&1)
 expect_eq "stop under load exits 0" "$?" 0
 expect_eq "stop under load says so" "$out" \
@@ -82,10 +82,12 @@ B=$T/b
 write_ini "$B" "$PB" "" "stop_timeout = 3"
 start_ok "commit: the daemon starts" "$B/feed.ini"
 pid=$(daemon_pid "$B/feed.ini")
+before=$(sql "SELECT COUNT(*) FROM fee")
 load_bg commit "$PB" 2000000 1 4 2000
-sleep 1
+check "commit: the load is being committed" wait_rows 20 "$((before + 500))"
 mariadb_stop
-sleep 0.5
+check "commit: the daemon noticed the database is gone" \
+    wait_until 20 log_has "$B" "failed, retrying"
 t0=$(now_ms)
 out=$(fc -c "$B/feed.ini" stop 2>&1)
 rc=$?
@@ -123,10 +125,16 @@ C=$T/c
 write_ini "$C" "$PC" "ack = receive" "$(printf 'stop_timeout = 3\nqueue_max = 20000')"
 start_ok "receive: the daemon starts" "$C/feed.ini"
 pid=$(daemon_pid "$C/feed.ini")
+before=$(sql "SELECT COUNT(*) FROM fee")
 load_bg receive "$PC" 3000000 2 3 1000
-sleep 1
+check "receive: the load is being committed" wait_rows 20 "$((before + 500))"
 mariadb_pause
-sleep 1
+# Acknowledged on receipt, and now it cannot be committed: the stop must
+# keep it in dead_letter.
+printf '3900001,1,1\n3900002,1,1' >"$T/probe_receive"
+out=$("$ZSEND" -e "tcp://127.0.0.1:$PC" -t 5000 "$T/probe_receive" | cut -f2)
+expect_eq "receive: a trade sent while the database is frozen gets TRUE" \
+    "$out" "TRUE"
 t0=$(now_ms)
 out=$(fc -c "$C/feed.ini" stop 2>&1)
 rc=$?
@@ -151,6 +159,8 @@ expect_eq "receive: each is in dead_letter as not committed at shutdown" \
     "${dl:-0}" "$n"
 expect_eq "receive: nothing else is in dead_letter" \
     "$(wc -l <"$C/dead.jsonl")" "$n"
+check "receive: the trade acknowledged while frozen is in dead_letter" \
+    grep -q '"message":"3900001,1,1\\n3900002,1,1"' "$C/dead.jsonl"
 grep '"reason":"not committed at shutdown"' "$C/dead.jsonl" |
     sed 's/.*"message":"\(.*\)"}$/\1/; s/\\n/\n/g' | cut -d, -f1 \
     >"$T/dead_tickets"

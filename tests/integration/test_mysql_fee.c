@@ -3,8 +3,9 @@
  *
  * Runs the plugin in-process through the test host (tests/unit/testhost.c)
  * and checks what lands in the table through a second connection, as root
- * over the server's socket. The plugin's source is included, so its error
- * classifier and its instance (hence its connection) can be looked at too.
+ * over the server's socket. The plugin's sources are built into this
+ * program, so its error classifier and its instance (hence its connection)
+ * can be looked at too.
  *
  * Run by mysql_fee.sh, which starts the server (tests/lib/mariadb.sh) and
  * exports MARIADB_SOCKET, MARIADB_PORT and FEE_SQL (conf/fee.sql), and
@@ -16,6 +17,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -29,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../plugins/mysql_fee/mysql_fee.c"
+#include "../../plugins/mysql_fee/mysql_fee.h"
 #include "testhost.h"
 
 static const struct feed_field trade_fields[] = {
@@ -45,6 +49,8 @@ static const char *sock;   /* MARIADB_SOCKET */
 static char *fee_sql;      /* conf/fee.sql, read once */
 static int ctl_in = -1;    /* commands to mysql_fee.sh */
 static int ctl_out = -1;   /* its answers */
+static MYSQL *admin2;      /* root on the second server (MARIADB2_SOCKET) */
+static char port2_text[16]; /* MARIADB2_PORT; "" without a second server */
 
 /* ---- the admin connection ---------------------------------------------- */
 
@@ -431,7 +437,8 @@ configure_reads_every_key_and_opens_no_connection(void **state)
     assert_non_null(c);
     assert_string_equal(k.th.errors, "");
     assert_string_equal(testhost_unused(&k.th, unused, sizeof unused), "");
-    assert_string_equal(c->where, "127.0.0.1:1");
+    assert_int_equal(c->nhosts, 1);
+    assert_string_equal(c->hosts[0].where, "127.0.0.1:1");
     assert_null(c->socket);
     assert_int_equal(c->mark, MARK_INSERT);
     assert_int_equal(c->connect_timeout_s, 3);
@@ -456,7 +463,8 @@ configure_defaults_to_the_fee_table_and_mark_update(void **state)
     (void)state;
     c = sink_configure(&k, kv);
     assert_non_null(c);
-    assert_string_equal(c->where, "127.0.0.1:3306");
+    assert_int_equal(c->nhosts, 1);
+    assert_string_equal(c->hosts[0].where, "127.0.0.1:3306");
     assert_string_equal(c->table, "fee");
     assert_string_equal(c->password, "");
     assert_int_equal(c->mark, MARK_UPDATE);
@@ -501,6 +509,68 @@ configure_refuses_empty_host_user_and_database(void **state)
     assert_string_equal(k.th.errors, "[sink] host: must not be empty\n"
                                      "[sink] user: must not be empty\n"
                                      "[sink] database: must not be empty\n");
+    sink_free(&k);
+}
+
+static void
+configure_reads_a_host_list_with_port_as_the_default(void **state)
+{
+    static const struct kv kv[] = {{"host", "db1:3307, db2,[::1]:3308"},
+                                   {"port", "3310"},
+                                   {NULL, NULL}};
+    struct sink k;
+    struct fconf *c;
+
+    (void)state;
+    c = sink_configure(&k, kv);
+    assert_non_null(c);
+    assert_int_equal(c->nhosts, 3);
+    assert_string_equal(c->hosts[0].where, "db1:3307");
+    assert_string_equal(c->hosts[1].where, "db2:3310");
+    assert_string_equal(c->hosts[2].name, "::1");
+    assert_int_equal(c->hosts[2].port, 3308);
+    assert_string_equal(c->hosts[2].where, "[::1]:3308");
+    sink_free(&k);
+}
+
+static void
+configure_refuses_a_bad_host_list_naming_the_item(void **state)
+{
+    static const struct {
+        const char *list;
+        const char *err;
+    } cases[] = {
+        {"db1,,db2", "[sink] host: item 2 is empty\n"},
+        {"db1, db2:x", "[sink] host: \"db2:x\": port \"x\" is not a number\n"},
+        {"db1:0", "[sink] host: \"db1:0\": port 0 is out of range 1-65535\n"},
+        {"[::1:3306", "[sink] host: \"[::1:3306\": '[' is not closed\n"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const struct kv kv[] = {{"host", cases[i].list}, {NULL, NULL}};
+        struct sink k;
+
+        assert_null(sink_configure(&k, kv));
+        assert_string_equal(k.th.errors, cases[i].err);
+        sink_free(&k);
+    }
+}
+
+static void
+a_socket_is_the_one_place_whatever_the_host_list(void **state)
+{
+    static const struct kv kv[] = {{"host", "db1, db2"},
+                                   {"socket", "/run/mysqld/mysqld.sock"},
+                                   {NULL, NULL}};
+    struct sink k;
+    struct fconf *c;
+
+    (void)state;
+    c = sink_configure(&k, kv);
+    assert_non_null(c);
+    assert_int_equal(c->nhosts, 1);
+    assert_string_equal(c->hosts[0].where, "/run/mysqld/mysqld.sock");
     sink_free(&k);
 }
 
@@ -714,11 +784,12 @@ the_classifier_maps_each_listed_error(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        if (write_outcome(cases[i].code) != cases[i].write ||
-            open_outcome(cases[i].code) != cases[i].open) {
+        enum feed_result w = errors_write_outcome(cases[i].code);
+        enum feed_result o = errors_open_outcome(cases[i].code);
+
+        if (w != cases[i].write || o != cases[i].open) {
             fail_msg("error %u: write %d open %d, want %d %d", cases[i].code,
-                     write_outcome(cases[i].code), open_outcome(cases[i].code),
-                     cases[i].write, cases[i].open);
+                     w, o, cases[i].write, cases[i].open);
         }
     }
 }
@@ -1527,6 +1598,417 @@ a_committed_batch_survives_kill_9(void **state)
     sink_free(&k);
 }
 
+/* ---- a list of hosts --------------------------------------------------- */
+
+/* Root on the second server, connected at first use. */
+static MYSQL *
+second_admin(void)
+{
+    if (admin2 == NULL) {
+        admin2 = mysql_init(NULL);
+        assert_non_null(admin2);
+        if (mysql_real_connect(admin2, "localhost", "root", "", "example", 0,
+                               getenv("MARIADB2_SOCKET"),
+                               CLIENT_MULTI_STATEMENTS) == NULL) {
+            fail_msg("cannot connect as root to the second server: %s",
+                     mysql_error(admin2));
+        }
+    }
+    return admin2;
+}
+
+/* Runs SQL (several statements allowed) as root on the second server. */
+static void
+sql2(const char *text)
+{
+    if (mysql_query(second_admin(), text) != 0) {
+        fail_msg("%s: %s", text, mysql_error(admin2));
+    }
+    do {
+        mysql_free_result(mysql_store_result(admin2));
+    } while (mysql_next_result(admin2) == 0);
+}
+
+/* The number in the first column of the first row, on the second server. */
+static unsigned long long
+sql2_number(const char *query)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    unsigned long long n;
+
+    if (mysql_query(second_admin(), query) != 0 ||
+        (res = mysql_store_result(admin2)) == NULL) {
+        fail_msg("%s: %s", query, mysql_error(admin2));
+    }
+    row = mysql_fetch_row(res);
+    n = row != NULL && row[0] != NULL ? strtoull(row[0], NULL, 10) : 0;
+    mysql_free_result(res);
+    return n;
+}
+
+/* The second server's wsrep_ready, in buf. */
+static const char *
+ready2(char *buf, size_t len)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+
+    if (mysql_query(second_admin(), "SHOW STATUS LIKE 'wsrep_ready'") != 0 ||
+        (res = mysql_store_result(admin2)) == NULL) {
+        fail_msg("show status: %s", mysql_error(admin2));
+    }
+    row = mysql_fetch_row(res);
+    snprintf(buf, len, "%s", row != NULL && row[1] != NULL ? row[1] : "");
+    mysql_free_result(res);
+    return buf;
+}
+
+/*
+ * Takes the second server (a Galera node of its own) out of its cluster
+ * (`cluster` ""), or bootstraps it again ("gcomm://"), and waits until its
+ * wsrep_ready says so.
+ */
+static void
+set_cluster2(const char *cluster)
+{
+    const char *want = cluster[0] == '\0' ? "OFF" : "ON";
+    long long deadline = now_ms() + 30000;
+    struct timespec pause = {0, 50000000};
+    char text[128];
+    char buf[16];
+
+    snprintf(text, sizeof text, "SET GLOBAL wsrep_cluster_address = '%s'",
+             cluster);
+    sql2(text);
+    while (strcmp(ready2(buf, sizeof buf), want) != 0) {
+        if (now_ms() > deadline) {
+            fail_msg("wsrep_ready is %s, not %s, after 30 s", buf, want);
+        }
+        nanosleep(&pause, NULL);
+    }
+}
+
+/* Every test on two servers starts with an empty table on the second. */
+static int
+fresh_tables(void **state)
+{
+    char drop_and_create[8192];
+
+    (void)state;
+    fresh_table(NULL);
+    if (port2_text[0] != '\0') {
+        snprintf(drop_and_create, sizeof drop_and_create,
+                 "DROP TABLE IF EXISTS fee; %s", fee_sql);
+        sql2(drop_and_create);
+    }
+    return 0;
+}
+
+/* How many times `what` is in the logs. */
+static int
+count_in(const char *logs, const char *what)
+{
+    int n = 0;
+
+    for (const char *p = strstr(logs, what); p != NULL;
+         p = strstr(p + 1, what)) {
+        n++;
+    }
+    return n;
+}
+
+static void
+a_dead_first_host_is_passed_over_and_the_switch_logged_once(void **state)
+{
+    char list[64];
+    const struct kv kv[] = {{"host", list}, {NULL, NULL}};
+    char err[FEED_ERR_MAX];
+    char want[256];
+    int dead = unused_port();
+    struct tbatch b;
+    struct sink k;
+    size_t bad;
+
+    (void)state;
+    snprintf(list, sizeof list, "127.0.0.1:%d, 127.0.0.1:%s", dead,
+             port_text);
+    sink_open(&k, kv);
+    snprintf(want, sizeof want,
+             "switched from 127.0.0.1:%d to 127.0.0.1:%s after: "
+             "cannot connect to 127.0.0.1:%d: ",
+             dead, port_text, dead);
+    assert_non_null(strstr(k.th.logs, want));
+    tb_init(&b, 10);
+    tb_trades(&b, 1, 10);
+    assert_int_equal(sink_write(&k, &b, &bad, err), FEED_OK);
+    expect_rows(&b, "Y");
+    /* The worker stays where it is: no new switch, no dead host tried. */
+    sink_reopen(&k);
+    assert_int_equal(count_in(k.th.logs, "switched from"), 1);
+    snprintf(want, sizeof want, "connected to 127.0.0.1:%s ", port_text);
+    assert_int_equal(count_in(k.th.logs, want), 2);
+    tb_free(&b);
+    sink_free(&k);
+}
+
+static void
+every_host_dead_is_retried_naming_the_last(void **state)
+{
+    char list[64];
+    const struct kv kv[] = {{"host", list}, {NULL, NULL}};
+    char err[FEED_ERR_MAX];
+    char want[64];
+    int dead1 = unused_port();
+    int dead2 = unused_port();
+    struct sink k;
+
+    (void)state;
+    snprintf(list, sizeof list, "127.0.0.1:%d,127.0.0.1:%d", dead1, dead2);
+    snprintf(want, sizeof want, "cannot connect to 127.0.0.1:%d: ", dead2);
+    assert_int_equal(sink_try_open(&k, kv, err), FEED_RETRY);
+    assert_memory_equal(err, want, strlen(want));
+    assert_null(k.state);
+    assert_null(strstr(k.th.logs, "switched"));
+    sink_free(&k);
+}
+
+/* host = the first server, the second server. */
+static void
+both_servers(char *list, size_t len)
+{
+    snprintf(list, len, "127.0.0.1:%s, 127.0.0.1:%s", port_text, port2_text);
+}
+
+static void
+a_read_only_server_moves_the_worker_to_the_next_host(void **state)
+{
+    char list[64];
+    const struct kv kv[] = {{"host", list}, {NULL, NULL}};
+    char err[FEED_ERR_MAX];
+    char want[512];
+    struct tbatch b;
+    struct sink k;
+    size_t bad;
+
+    (void)state;
+    if (port2_text[0] == '\0') {
+        skip();
+    }
+    both_servers(list, sizeof list);
+    sink_open(&k, kv);
+    tb_init(&b, 10);
+    tb_trades(&b, 1, 10);
+    sql("SET GLOBAL read_only = ON");
+    assert_int_equal(sink_write(&k, &b, &bad, err), FEED_RETRY);
+    sql("SET GLOBAL read_only = OFF");
+    assert_non_null(strstr(err, "(1290)"));
+    sink_reopen(&k);
+    snprintf(want, sizeof want,
+             "switched from 127.0.0.1:%s to 127.0.0.1:%s after: %s",
+             port_text, port2_text, err);
+    assert_non_null(strstr(k.th.logs, want));
+    assert_int_equal(sink_write(&k, &b, &bad, err), FEED_OK);
+    assert_int_equal(rows_in_fee(), 0);
+    assert_int_equal(sql2_number("SELECT COUNT(*) FROM fee WHERE "
+                                 "status = 'Y'"),
+                     10);
+    tb_free(&b);
+    sink_free(&k);
+}
+
+static void
+a_galera_node_is_taken_only_while_it_is_ready(void **state)
+{
+    char list[64];
+    const struct kv kv[] = {{"host", list}, {NULL, NULL}};
+    char err[FEED_ERR_MAX];
+    char want[512];
+    struct tbatch b;
+    struct sink k;
+    size_t bad;
+
+    (void)state;
+    if (port2_text[0] == '\0') {
+        skip();
+    }
+    /* The Galera node first: ready, so it is taken. */
+    snprintf(list, sizeof list, "127.0.0.1:%s, 127.0.0.1:%s", port2_text,
+             port_text);
+    sink_open(&k, kv);
+    snprintf(want, sizeof want, "connected to 127.0.0.1:%s ", port2_text);
+    assert_non_null(strstr(k.th.logs, want));
+    tb_init(&b, 10);
+    tb_trades(&b, 1, 10);
+
+    /*
+     * It leaves its cluster: the write is refused (1047, not ready) or its
+     * connection dropped (2013), and the worker moves on either way.
+     */
+    set_cluster2("");
+    assert_int_equal(sink_write(&k, &b, &bad, err), FEED_RETRY);
+    if (strstr(err, "(1047)") == NULL && strstr(err, "(2013)") == NULL) {
+        fail_msg("want error 1047 or 2013: %s", err);
+    }
+    sink_reopen(&k);
+    snprintf(want, sizeof want,
+             "switched from 127.0.0.1:%s to 127.0.0.1:%s after: %s",
+             port2_text, port_text, err);
+    assert_non_null(strstr(k.th.logs, want));
+    assert_int_equal(sink_write(&k, &b, &bad, err), FEED_OK);
+    expect_rows(&b, "Y");
+    sink_free(&k);
+
+    /* Not ready at open: passed over with the reason. */
+    sink_open(&k, kv);
+    snprintf(want, sizeof want,
+             "switched from 127.0.0.1:%s to 127.0.0.1:%s after: "
+             "127.0.0.1:%s is not ready: wsrep_ready is OFF",
+             port2_text, port_text, port2_text);
+    assert_non_null(strstr(k.th.logs, want));
+    sink_free(&k);
+    set_cluster2("gcomm://");
+    tb_free(&b);
+}
+
+static void
+a_lock_wait_keeps_the_worker_on_its_host(void **state)
+{
+    char list[64];
+    const struct kv kv[] = {
+        {"host", list}, {"lock_wait_timeout", "1"}, {NULL, NULL}};
+    char err[FEED_ERR_MAX];
+    char want[64];
+    struct tbatch b;
+    struct sink k;
+    size_t bad;
+
+    (void)state;
+    if (port2_text[0] == '\0') {
+        skip();
+    }
+    both_servers(list, sizeof list);
+    sink_open(&k, kv);
+    tb_init(&b, 2);
+    tb_add(&b, "76", "1", "1");
+    tb_add(&b, "77", "1", "1");
+    sql("START TRANSACTION; INSERT INTO fee VALUES (77, 1, 1, 'N')");
+    assert_int_equal(sink_write(&k, &b, &bad, err), FEED_RETRY);
+    assert_non_null(strstr(err, "(1205)"));
+    sql("ROLLBACK");
+    sink_reopen(&k);
+    assert_null(strstr(k.th.logs, "switched"));
+    snprintf(want, sizeof want, "connected to 127.0.0.1:%s ", port_text);
+    assert_int_equal(count_in(k.th.logs, want), 2);
+    assert_int_equal(sink_write(&k, &b, &bad, err), FEED_OK);
+    expect_rows(&b, "Y");
+    assert_int_equal(sql2_number("SELECT COUNT(*) FROM fee"), 0);
+    tb_free(&b);
+    sink_free(&k);
+}
+
+/*
+ * The worker's server stops between two batches. The second batch's
+ * outcome is as unknown to the worker as after a lost COMMIT, and part of
+ * it is already on the second server (as if replicated there): written
+ * again on the next host, it lands once.
+ */
+static void
+a_stopped_server_moves_the_worker_on_and_the_replay_lands_once(void **state)
+{
+    char list[64];
+    const struct kv kv[] = {{"host", list}, {NULL, NULL}};
+    char err[FEED_ERR_MAX];
+    char want[256];
+    struct tbatch first;
+    struct tbatch second;
+    struct sink k;
+    size_t bad;
+
+    (void)state;
+    if (port2_text[0] == '\0' || ctl_in == -1) {
+        skip();
+    }
+    both_servers(list, sizeof list);
+    sink_open(&k, kv);
+    tb_init(&first, 10);
+    tb_trades(&first, 1, 10);
+    tb_init(&second, 10);
+    tb_trades(&second, 11, 10);
+    assert_int_equal(sink_write(&k, &first, &bad, err), FEED_OK);
+    expect_rows(&first, "Y");
+    sql2("INSERT INTO fee SELECT 11, 1000, 0, 'Y' UNION ALL "
+         "SELECT 12, 1001, 12.3457, 'Y'");
+
+    assert_int_equal(server_ctl("stop"), 0);
+    assert_int_equal(sink_write(&k, &second, &bad, err), FEED_RETRY);
+    feed_plugin.close(&k.th.host, k.state);
+    k.state = NULL;
+    assert_int_equal(
+        feed_plugin.open(&k.th.host, k.conf, &k.state, err, sizeof err),
+        FEED_OK);
+    snprintf(want, sizeof want, "switched from 127.0.0.1:%s to 127.0.0.1:%s",
+             port_text, port2_text);
+    assert_int_equal(count_in(k.th.logs, want), 1);
+    assert_int_equal(sink_write(&k, &second, &bad, err), FEED_OK);
+    assert_int_equal(sql2_number("SELECT COUNT(*) FROM fee"), 10);
+    assert_int_equal(sql2_number("SELECT COUNT(*) FROM fee WHERE "
+                                 "status = 'Y' AND ticket BETWEEN 11 AND 20"),
+                     10);
+
+    assert_int_equal(server_ctl("restart"), 0);
+    admin_connect();
+    expect_rows(&first, "Y");
+    tb_free(&first);
+    tb_free(&second);
+    sink_free(&k);
+}
+
+static void
+an_idle_worker_whose_server_stopped_moves_on_at_its_tick(void **state)
+{
+    char list[64];
+    const struct kv kv[] = {{"host", list}, {NULL, NULL}};
+    char err[FEED_ERR_MAX] = "";
+    char want[256];
+    struct fsink *s;
+    struct sink k;
+
+    (void)state;
+    if (port2_text[0] == '\0' || ctl_in == -1) {
+        skip();
+    }
+    both_servers(list, sizeof list);
+    sink_open(&k, kv);
+    s = k.state;
+    /* Idle for long enough: pinged, and the server answers. */
+    s->used -= 10;
+    assert_int_equal(feed_plugin.tick(&k.th.host, s, err, sizeof err),
+                     FEED_OK);
+    assert_true(conn_now_s() - s->used < 5);
+
+    assert_int_equal(server_ctl("stop"), 0);
+    s->used -= 10;
+    assert_int_equal(feed_plugin.tick(&k.th.host, s, err, sizeof err),
+                     FEED_RETRY);
+    snprintf(want, sizeof want, "127.0.0.1:%s: ping: ", port_text);
+    assert_memory_equal(err, want, strlen(want));
+    feed_plugin.close(&k.th.host, k.state);
+    k.state = NULL;
+    assert_int_equal(
+        feed_plugin.open(&k.th.host, k.conf, &k.state, err, sizeof err),
+        FEED_OK);
+    snprintf(want, sizeof want,
+             "switched from 127.0.0.1:%s to 127.0.0.1:%s after: "
+             "127.0.0.1:%s: ping: ",
+             port_text, port2_text, port_text);
+    assert_non_null(strstr(k.th.logs, want));
+
+    assert_int_equal(server_ctl("restart"), 0);
+    admin_connect();
+    sink_free(&k);
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 static char *
@@ -1563,6 +2045,10 @@ group_setup(void **state)
         return -1;
     }
     snprintf(port_text, sizeof port_text, "%s", port);
+    if (getenv("MARIADB2_PORT") != NULL && getenv("MARIADB2_SOCKET") != NULL) {
+        snprintf(port2_text, sizeof port2_text, "%s",
+                 getenv("MARIADB2_PORT"));
+    }
     fee_sql = read_file(sql_path);
     if (in != NULL && out != NULL) {
         ctl_in = open(in, O_RDWR | O_CLOEXEC);
@@ -1577,12 +2063,14 @@ group_teardown(void **state)
 {
     (void)state;
     mysql_close(admin);
+    mysql_close(admin2);
     free(fee_sql);
     mysql_library_end();
     return 0;
 }
 
 #define DB_TEST(f) cmocka_unit_test_setup(f, fresh_table)
+#define TWO_DB_TEST(f) cmocka_unit_test_setup(f, fresh_tables)
 
 int
 main(void)
@@ -1594,6 +2082,9 @@ main(void)
         cmocka_unit_test(configure_reports_a_missing_user),
         cmocka_unit_test(configure_reports_a_missing_database),
         cmocka_unit_test(configure_refuses_empty_host_user_and_database),
+        cmocka_unit_test(configure_reads_a_host_list_with_port_as_the_default),
+        cmocka_unit_test(configure_refuses_a_bad_host_list_naming_the_item),
+        cmocka_unit_test(a_socket_is_the_one_place_whatever_the_host_list),
         cmocka_unit_test(configure_refuses_a_table_name_with_other_characters),
         cmocka_unit_test(configure_refuses_an_unknown_mark),
         cmocka_unit_test(configure_refuses_ports_and_timeouts_out_of_range),
@@ -1630,6 +2121,15 @@ main(void)
         DB_TEST(an_empty_batch_is_ok),
         DB_TEST(a_lock_wait_is_retried),
         DB_TEST(a_dropped_table_is_retried_and_the_batch_lands_once_it_is_back),
+        DB_TEST(a_dead_first_host_is_passed_over_and_the_switch_logged_once),
+        DB_TEST(every_host_dead_is_retried_naming_the_last),
+        TWO_DB_TEST(a_read_only_server_moves_the_worker_to_the_next_host),
+        TWO_DB_TEST(a_lock_wait_keeps_the_worker_on_its_host),
+        TWO_DB_TEST(a_galera_node_is_taken_only_while_it_is_ready),
+        /* these stop or kill the server */
+        TWO_DB_TEST(
+            a_stopped_server_moves_the_worker_on_and_the_replay_lands_once),
+        TWO_DB_TEST(an_idle_worker_whose_server_stopped_moves_on_at_its_tick),
         /* last: these kill the server */
         DB_TEST(
             a_killed_server_is_retried_and_the_batch_lands_once_after_restart),

@@ -20,7 +20,6 @@ open_sink(const struct feed_host *host, void *conf, void **state, char *err,
           size_t errlen)
 {
     (void)host;
-
     (void)conf;
     (void)err;
     (void)errlen;

@@ -111,11 +111,10 @@ static enum feed_result
 test_sink_open(const struct feed_host *host, void *conf, void **state,
                char *err, size_t errlen)
 {
-    (void)host;
-
     struct tconf *c = conf;
     struct tsink *s;
 
+    (void)host;
     if (c->open_fail == 2) {
         snprintf(err, errlen, "permanent failure injected");
         return FEED_FAIL;
@@ -146,10 +145,9 @@ test_sink_open(const struct feed_host *host, void *conf, void **state,
 static void
 test_sink_close(const struct feed_host *host, void *state)
 {
-    (void)host;
-
     struct tsink *s = state;
 
+    (void)host;
     if (s != NULL) {
         close(s->fd);
         free(s->buf);
@@ -195,13 +193,12 @@ test_sink_write(const struct feed_host *host, void *state,
                 const struct feed_batch *b, size_t *bad, char *err,
                 size_t errlen)
 {
-    (void)host;
-
     struct tsink *s = state;
     struct tconf *c = s->conf;
     size_t len = 0;
     size_t i = refused(c, b);
 
+    (void)host;
     if (c->delay_ms > 0) {
         struct timespec ts = {c->delay_ms / 1000,
                               (c->delay_ms % 1000) * 1000000};

@@ -166,6 +166,40 @@ a_plain_message_is_one_json_line_with_time_reason_and_message(void **state)
 }
 
 static void
+the_client_follows_the_reason(void **state)
+{
+    size_t n;
+    char *line = deadletter_format(NOW_MS, "r", "trader-1", "m", 1, 1, &n);
+
+    (void)state;
+    assert_non_null(line);
+    assert_int_equal(n, strlen(TIME_PREFIX "\"reason\":\"r\","
+                                         "\"client\":\"trader-1\","
+                                         "\"message\":\"m\"}\n"));
+    assert_memory_equal(line, TIME_PREFIX "\"reason\":\"r\","
+                                          "\"client\":\"trader-1\","
+                                          "\"message\":\"m\"}\n", n);
+    free(line);
+}
+
+static void
+a_client_that_is_not_utf8_is_kept_as_base64(void **state)
+{
+    size_t n;
+    char *line = deadletter_format(NOW_MS, "r", "\xff\xfe", "m", 1, 1, &n);
+
+    (void)state;
+    assert_non_null(line);
+    assert_int_equal(n, strlen(TIME_PREFIX "\"reason\":\"r\","
+                                         "\"client_base64\":\"//4=\","
+                                         "\"message\":\"m\"}\n"));
+    assert_memory_equal(line, TIME_PREFIX "\"reason\":\"r\","
+                                          "\"client_base64\":\"//4=\","
+                                          "\"message\":\"m\"}\n", n);
+    free(line);
+}
+
+static void
 the_time_is_utc_with_milliseconds(void **state)
 {
     size_t n;
@@ -642,6 +676,8 @@ main(void)
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(a_plain_message_is_one_json_line_with_time_reason_and_message),
+        T(the_client_follows_the_reason),
+        T(a_client_that_is_not_utf8_is_kept_as_base64),
         T(the_time_is_utc_with_milliseconds),
         T(quotes_backslashes_and_control_bytes_are_escaped),
         T(valid_multibyte_utf8_is_kept_as_it_is),

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "deadletter.h"
 #include "pipeline.h"
 #include "stage.h"
@@ -36,6 +37,8 @@ struct script {
     const char *bodies[MAX_REQUESTS];
     size_t count;
     unsigned parts[MAX_REQUESTS];
+    const char *clients[MAX_REQUESTS]; /* feed_request.client, or NULL */
+    const char *refuse[MAX_REQUESTS];  /* feed_request.refuse, or NULL */
     /* replies[i] is the reply to bodies[i] */
     char *replies[MAX_REQUESTS];
     size_t nreplies; /* written by the source thread */
@@ -66,6 +69,14 @@ static size_t batches;
 static size_t largest_batch;
 static int writes;
 static int opens;
+/* "client:count;" per request of every committed batch, in order. */
+static char origins[1 << 14];
+static int origins_bad; /* a batch's origins did not cover its records */
+static int source_reopens;
+static char reread[64]; /* the key source_reopen() read, the source's */
+static int sink_reopens;
+static int ticks;
+static int tick_retries; /* the first N ticks return RETRY */
 
 static void
 reset(void)
@@ -81,6 +92,36 @@ reset(void)
     largest_batch = 0;
     writes = 0;
     opens = 0;
+    origins[0] = '\0';
+    origins_bad = 0;
+    source_reopens = 0;
+    reread[0] = '\0';
+    sink_reopens = 0;
+    ticks = 0;
+    tick_retries = 0;
+}
+
+/* Checks that a batch's origins cover its records, and notes them. */
+static void
+note_origins(const struct feed_batch *b)
+{
+    size_t next = 0;
+
+    for (size_t i = 0; i < b->nrequests; i++) {
+        const struct feed_origin *o = &b->requests[i];
+        size_t used = strlen(origins);
+
+        if (o->first != next || o->count == 0 || o->client == NULL ||
+            o->received_ns <= 0) {
+            origins_bad = 1;
+        }
+        next = o->first + o->count;
+        snprintf(origins + used, sizeof origins - used, "%s:%zu;", o->client,
+                 o->count);
+    }
+    if (next != b->count) {
+        origins_bad = 1;
+    }
 }
 
 /* The source: submits the script, then serves replies until finished. */
@@ -101,6 +142,8 @@ source_run(const struct feed_host *host, void *state)
                 .body = script.bodies[next],
                 .len = strlen(script.bodies[next]),
                 .parts = script.parts[next] ? script.parts[next] : 1,
+                .client = script.clients[next],
+                .refuse = script.refuse[next],
             };
             h->submit(h, &req);
             next++;
@@ -119,10 +162,9 @@ static void
 source_reply(const struct feed_host *host, void *state, const void *tag,
              size_t tag_len, const char *text, size_t len)
 {
-    (void)host;
-
     size_t i;
 
+    (void)host;
     (void)state;
     assert_int_equal(tag_len, sizeof i);
     memcpy(&i, tag, sizeof i);
@@ -136,7 +178,6 @@ source_open(const struct feed_host *host, void *conf, void **state, char *err,
             size_t errlen)
 {
     (void)host;
-
     (void)conf;
     (void)err;
     (void)errlen;
@@ -154,7 +195,6 @@ static const struct feed_schema *
 parser_schema(const struct feed_host *host, void *conf)
 {
     (void)host;
-
     (void)conf;
     return &schema;
 }
@@ -197,10 +237,9 @@ static enum feed_result
 sink_open(const struct feed_host *host, void *conf, void **state, char *err,
           size_t errlen)
 {
-    (void)host;
-
     enum feed_result r = FEED_OK;
 
+    (void)host;
     (void)conf;
     pthread_mutex_lock(&sink_lock);
     if (rules.open_result != FEED_OK) {
@@ -219,7 +258,6 @@ static void
 sink_close(const struct feed_host *host, void *state)
 {
     (void)host;
-
     (void)state;
 }
 
@@ -227,10 +265,9 @@ static enum feed_result
 sink_write(const struct feed_host *host, void *state,
            const struct feed_batch *b, size_t *bad, char *err, size_t errlen)
 {
-    (void)host;
-
     enum feed_result r = FEED_OK;
 
+    (void)host;
     (void)state;
     pthread_mutex_lock(&sink_lock);
     writes++;
@@ -258,6 +295,7 @@ sink_write(const struct feed_host *host, void *state,
         ncommitted++;
     }
     if (r == FEED_OK) {
+        note_origins(b);
         batches++;
         if (b->count > largest_batch) {
             largest_batch = b->count;
@@ -265,6 +303,42 @@ sink_write(const struct feed_host *host, void *state,
     }
     pthread_mutex_unlock(&sink_lock);
     return r;
+}
+
+static void
+source_reopen(const struct feed_host *host, void *state)
+{
+    const char *v = "";
+
+    (void)state;
+    /* Outside a SIGHUP with a fresh INI, there is nothing to read. */
+    if (host->conf_string(host, "allow", "(none)", &v) == 0) {
+        snprintf(reread, sizeof reread, "%s", v);
+    }
+    __atomic_add_fetch(&source_reopens, 1, __ATOMIC_SEQ_CST);
+}
+
+static void
+sink_reopen(const struct feed_host *host, void *state)
+{
+    (void)host;
+    (void)state;
+    __atomic_add_fetch(&sink_reopens, 1, __ATOMIC_SEQ_CST);
+}
+
+static enum feed_result
+sink_tick(const struct feed_host *host, void *state, char *err,
+          size_t errlen)
+{
+    int n = __atomic_add_fetch(&ticks, 1, __ATOMIC_SEQ_CST);
+
+    (void)host;
+    (void)state;
+    if (n <= tick_retries) {
+        snprintf(err, errlen, "ping failed");
+        return FEED_RETRY;
+    }
+    return FEED_OK;
 }
 
 static const struct feed_plugin source_desc = {
@@ -276,6 +350,7 @@ static const struct feed_plugin source_desc = {
     .open = source_open,
     .run = source_run,
     .reply = source_reply,
+    .reopen = source_reopen,
 };
 
 static const struct feed_plugin parser_desc = {
@@ -297,6 +372,8 @@ static const struct feed_plugin sink_desc = {
     .open = sink_open,
     .close = sink_close,
     .write = sink_write,
+    .reopen = sink_reopen,
+    .tick = sink_tick,
 };
 
 /* ---------------------------------------------------------------------
@@ -367,7 +444,7 @@ run(int ack_receive, size_t batch_max, unsigned threads)
     script.stop_after_submit = 1;
     pl = make(ack_receive, batch_max, threads);
     assert_int_equal(pipeline_start(pl, err, sizeof err), 0);
-    assert_int_equal(pipeline_join(pl, 0), 0);
+    assert_int_equal(pipeline_join(pl, 0), PIPELINE_ENDED);
     pipeline_free(pl);
     pl = NULL;
 }
@@ -448,7 +525,7 @@ a_multipart_request_is_refused_with_its_frame_count(void **state)
 static void
 a_request_without_a_reply_address_is_dead_lettered_unanswered(void **st)
 {
-    const struct feed_request req = {NULL, 0, "k9,v", 4, 1, NULL};
+    const struct feed_request req = {NULL, 0, "k9,v", 4, 1, NULL, NULL};
 
     (void)st;
     pl = make(0, 10, 1);
@@ -633,6 +710,137 @@ abandoning_writes_acknowledged_requests_to_dead_letter(void **state)
     assert_non_null(strstr(dead_letters(), "\"message\":\"b,2\\nc,3\""));
 }
 
+static void
+each_batch_names_its_requests_clients_and_boundaries(void **state)
+{
+    (void)state;
+    add("a,1\nb,2");
+    script.clients[0] = "trader-1";
+    add("c,3");
+    script.clients[1] = "10.0.0.7";
+    add("d,4\ne,5\nf,6");
+    run(0, 100, 1);
+    assert_false(origins_bad);
+    /* One worker, one or more batches: the requests in order. */
+    assert_string_equal(origins, "trader-1:2;10.0.0.7:1;:3;");
+}
+
+static void
+a_refused_request_is_dead_lettered_with_its_client(void **state)
+{
+    (void)state;
+    add("bad");
+    script.clients[0] = "trader-9";
+    add("k,1");
+    script.clients[1] = "trader-2";
+    rules.reject_key = "k";
+    run(0, 10, 1);
+    assert_string_equal(script.replies[0], "FALSE line 1: bad");
+    assert_string_equal(script.replies[1], "FALSE line 1: key k refused");
+    assert_non_null(strstr(dead_letters(), "\"reason\":\"line 1: bad\","
+                                           "\"client\":\"trader-9\","));
+    assert_non_null(strstr(dead_letters(), "\"reason\":\"line 1: key k "
+                                           "refused\",\"client\":"
+                                           "\"trader-2\","));
+}
+
+static void
+a_request_the_source_refuses_is_dead_lettered_and_never_written(void **st)
+{
+    (void)st;
+    add("k,1");
+    script.clients[0] = "trader-3";
+    script.refuse[0] = "client not allowed";
+    add("k,2");
+    run(0, 10, 1);
+    assert_string_equal(script.replies[0], "FALSE client not allowed");
+    assert_string_equal(script.replies[1], "TRUE");
+    assert_string_equal(committed, "k;");
+    assert_non_null(strstr(dead_letters(), "\"reason\":\"client not "
+                                           "allowed\",\"client\":"
+                                           "\"trader-3\",\"message\":"
+                                           "\"k,1\""));
+}
+
+/* Polls until *counter reaches want, for at most 5 s. */
+static int
+reaches(int *counter, int want)
+{
+    for (int i = 0; i < 500; i++) {
+        if (__atomic_load_n(counter, __ATOMIC_SEQ_CST) >= want) {
+            return 1;
+        }
+        usleep(10000);
+    }
+    return 0;
+}
+
+static void
+sighup_reopens_the_source_on_its_thread_and_every_sink_instance(void **st)
+{
+    char err[FEED_ERR_MAX];
+
+    (void)st;
+    pl = make(0, 10, 2);
+    assert_int_equal(pipeline_start(pl, err, sizeof err), 0);
+    assert_int_equal(source_reopens + sink_reopens, 0);
+    pipeline_reopen(pl, NULL);
+    assert_true(reaches(&source_reopens, 1));
+    assert_true(reaches(&sink_reopens, 2));
+    pipeline_stop(pl);
+    assert_int_equal(pipeline_join(pl, 0), PIPELINE_ENDED);
+    pipeline_free(pl);
+    pl = NULL;
+    assert_int_equal(source_reopens, 1);
+    assert_int_equal(sink_reopens, 2);
+}
+
+static void
+on_sighup_the_source_reads_its_keys_from_the_ini_as_it_is_now(void **st)
+{
+    char path[] = "/tmp/feed-reopen-XXXXXX";
+    char err[FEED_ERR_MAX];
+    struct config *fresh;
+    int fd = mkstemp(path);
+
+    (void)st;
+    assert_true(fd != -1);
+    assert_int_equal(write(fd, "[source]\nallow = 10.1.0.0/16\n", 29), 29);
+    close(fd);
+    fresh = config_load(path, err, sizeof err);
+    assert_non_null(fresh);
+    pl = make(0, 10, 1);
+    assert_int_equal(pipeline_start(pl, err, sizeof err), 0);
+    pipeline_reopen(pl, fresh); /* the pipeline owns it now */
+    assert_true(reaches(&source_reopens, 1));
+    pipeline_stop(pl);
+    assert_int_equal(pipeline_join(pl, 0), PIPELINE_ENDED);
+    pipeline_free(pl);
+    pl = NULL;
+    unlink(path);
+    assert_string_equal(reread, "10.1.0.0/16");
+}
+
+static void
+an_idle_worker_ticks_and_reconnects_when_the_tick_fails(void **st)
+{
+    char err[FEED_ERR_MAX];
+
+    (void)st;
+    tick_retries = 1;
+    pl = make(0, 10, 1);
+    assert_int_equal(pipeline_start(pl, err, sizeof err), 0);
+    assert_int_equal(opens, 1);
+    /* The first tick fails: the instance is closed and opened again. */
+    assert_true(reaches(&opens, 2));
+    assert_true(reaches(&ticks, 2));
+    pipeline_stop(pl);
+    assert_int_equal(pipeline_join(pl, 0), PIPELINE_ENDED);
+    pipeline_free(pl);
+    pl = NULL;
+    assert_int_equal(opens, 2);
+}
+
 int
 main(void)
 {
@@ -674,6 +882,24 @@ main(void)
             setup, teardown),
         cmocka_unit_test_setup_teardown(
             abandoning_writes_acknowledged_requests_to_dead_letter, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            each_batch_names_its_requests_clients_and_boundaries, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            a_refused_request_is_dead_lettered_with_its_client, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            a_request_the_source_refuses_is_dead_lettered_and_never_written,
+            setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            sighup_reopens_the_source_on_its_thread_and_every_sink_instance,
+            setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            on_sighup_the_source_reads_its_keys_from_the_ini_as_it_is_now,
+            setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            an_idle_worker_ticks_and_reconnects_when_the_tick_fails, setup,
             teardown),
     };
 

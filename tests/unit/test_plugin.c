@@ -222,6 +222,35 @@ a_plugin_built_for_another_abi_names_both_numbers(void **state)
 }
 
 static void
+a_descriptor_smaller_than_its_abi_allows_is_refused(void **state)
+{
+    char want[PATH_MAX * 2];
+
+    (void)state;
+    snprintf(want, sizeof want,
+             "plugin short_desc: %s/short_desc.so has a descriptor of 16 "
+             "bytes, plugin ABI 2 needs at least %zu",
+             plugins, (size_t)FEED_PLUGIN_MIN_SIZE);
+    assert_refused("short_desc", plugins, FEED_KIND_SINK, want);
+}
+
+static void
+optional_callbacks_are_read_only_when_the_size_covers_them(void **state)
+{
+    struct feed_plugin d = {
+        FEED_PLUGIN_HEADER,
+        .reopen = (void (*)(const struct feed_host *, void *))1,
+    };
+
+    (void)state;
+    assert_true(PLUGIN_HAS(&d, reopen));
+    assert_false(PLUGIN_HAS(&d, tick));
+    /* Built against a header that ended at write(): no reopen. */
+    d.size = (unsigned)FEED_PLUGIN_MIN_SIZE;
+    assert_false(PLUGIN_HAS(&d, reopen));
+}
+
+static void
 a_plugin_of_the_wrong_kind_is_refused(void **state)
 {
     char want[PATH_MAX * 2];
@@ -418,6 +447,8 @@ main(void)
         T(a_file_that_is_not_elf_cannot_be_loaded),
         T(a_shared_object_without_the_symbol_is_not_a_plugin),
         T(a_plugin_built_for_another_abi_names_both_numbers),
+        T(a_descriptor_smaller_than_its_abi_allows_is_refused),
+        T(optional_callbacks_are_read_only_when_the_size_covers_them),
         T(a_plugin_of_the_wrong_kind_is_refused),
         T(a_sink_without_a_write_callback_is_refused),
         T(a_path_that_does_not_fit_is_refused),

@@ -51,8 +51,10 @@ empty_histogram(void **state)
 static void
 commits(uint64_t ms, int times)
 {
+    uint64_t us = ms > UINT64_MAX / 1000 ? UINT64_MAX : ms * 1000;
+
     for (int i = 0; i < times; i++) {
-        stats_commit_ms(ms);
+        stats_commit_us(us);
     }
 }
 
@@ -90,7 +92,7 @@ the_stats_line_names_every_counter_in_order(void **state)
     stats_add(STATS_REJECTED, 3);
     stats_add(STATS_COMMITTED, 7000);
     stats_add(STATS_RETRIES, 2);
-    stats_commit_ms(14);
+    stats_commit_us(14000);
     snprintf(want, sizeof want,
              "stats received=%llu accepted=%llu rejected=%llu committed=%llu "
              "retries=%llu queue=42 commit_ms_p50=14 commit_ms_p99=14",
@@ -194,6 +196,87 @@ the_histogram_starts_afresh_after_every_line(void **state)
 }
 
 static void
+a_commit_counts_in_the_line_with_its_whole_milliseconds(void **state)
+{
+    struct percentiles p;
+
+    (void)state;
+    stats_commit_us(999);
+    stats_commit_us(30000000);
+    p = take_percentiles();
+    assert_int_equal(p.p50, 0);
+    assert_int_equal(p.p99, 30000);
+}
+
+static void
+a_duration_falls_in_the_first_bucket_whose_bound_holds_it(void **state)
+{
+    static const struct {
+        uint64_t us;
+        size_t bucket;
+    } cases[] = {
+        {0, 0},        {100, 0},       {101, 1},        {250, 1},
+        {251, 2},      {999, 3},       {1000, 3},       {1001, 4},
+        {999999, 12},  {1000000, 12},  {1000001, 13},   {10000000, 15},
+        {29999999, 16}, {30000000, 16}, {30000001, 17}, {UINT64_MAX, 17},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(stats_bucket_of(cases[i].us), cases[i].bucket);
+    }
+}
+
+static void
+the_bounds_rise_from_100_microseconds_to_30_seconds(void **state)
+{
+    (void)state;
+    assert_int_equal(stats_bound_us[0], 100);
+    assert_int_equal(stats_bound_us[STATS_BOUNDS - 1], 30000000);
+    for (size_t b = 1; b < STATS_BOUNDS; b++) {
+        assert_true(stats_bound_us[b] > stats_bound_us[b - 1]);
+    }
+}
+
+static void
+an_observation_adds_to_its_bucket_and_the_sum_of_its_histogram_only(
+    void **state)
+{
+    struct stats_histogram_snapshot c0;
+    struct stats_histogram_snapshot c1;
+    struct stats_histogram_snapshot a0;
+    struct stats_histogram_snapshot a1;
+
+    (void)state;
+    stats_histogram_read(STATS_COMMIT_TIME, &c0);
+    stats_histogram_read(STATS_ACK_DELAY, &a0);
+    stats_observe(STATS_ACK_DELAY, 700);
+    stats_observe(STATS_ACK_DELAY, 45000000);
+    stats_histogram_read(STATS_COMMIT_TIME, &c1);
+    stats_histogram_read(STATS_ACK_DELAY, &a1);
+    assert_memory_equal(&c0, &c1, sizeof c0);
+    for (size_t b = 0; b <= STATS_BOUNDS; b++) {
+        uint64_t want = b == 3 || b == STATS_BOUNDS ? 1 : 0;
+        assert_int_equal(a1.count[b] - a0.count[b], want);
+    }
+    assert_int_equal(a1.sum_us - a0.sum_us, 45000700);
+}
+
+static void
+a_commit_goes_to_the_commit_histogram_too(void **state)
+{
+    struct stats_histogram_snapshot before;
+    struct stats_histogram_snapshot after;
+
+    (void)state;
+    stats_histogram_read(STATS_COMMIT_TIME, &before);
+    stats_commit_us(2000);
+    stats_histogram_read(STATS_COMMIT_TIME, &after);
+    assert_int_equal(after.count[4] - before.count[4], 1);
+    assert_int_equal(after.sum_us - before.sum_us, 2000);
+}
+
+static void
 a_short_buffer_gets_a_cut_line(void **state)
 {
     char line[16];
@@ -210,7 +293,7 @@ count_many(void *arg)
     (void)arg;
     for (int i = 0; i < 100000; i++) {
         stats_add(STATS_RETRIES, 1);
-        stats_commit_ms((uint64_t)(i % 2 == 0 ? 2 : 300));
+        stats_commit_us((uint64_t)(i % 2 == 0 ? 2000 : 300000));
     }
     return NULL;
 }
@@ -248,6 +331,11 @@ main(void)
         T(one_commit_is_both_percentiles),
         T(slow_commits_report_the_floor_of_their_bucket),
         T(the_histogram_starts_afresh_after_every_line),
+        T(a_commit_counts_in_the_line_with_its_whole_milliseconds),
+        T(a_duration_falls_in_the_first_bucket_whose_bound_holds_it),
+        T(the_bounds_rise_from_100_microseconds_to_30_seconds),
+        T(an_observation_adds_to_its_bucket_and_the_sum_of_its_histogram_only),
+        T(a_commit_goes_to_the_commit_histogram_too),
         T(a_short_buffer_gets_a_cut_line),
         T(threads_add_without_losing_a_count),
 #undef T
