@@ -100,18 +100,6 @@ sampler() {
     done
 }
 
-# rows_now: the last count the sampler wrote.
-rows_now() {
-    tail -n 1 "$SAMPLES" 2>/dev/null | cut -d' ' -f2
-}
-
-# rows_above N: the sampler has seen more than N rows.
-rows_above() {
-    local r
-    r=$(rows_now)
-    [ -n "$r" ] && [ "$r" -gt "$1" ]
-}
-
 # recovery KILL_MS END_MS: from the samples between the kill and END_MS (at
 # most 20 s later), "stall end first half before after": the longest
 # stretch without a new row (ms; one still going on at END_MS counts),
