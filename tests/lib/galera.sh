@@ -92,8 +92,8 @@ _galera_admin() {
         --user=root --connect-timeout=2 "${@:2}"
 }
 
-# _galera_launch N EXTRA...: starts node N and waits until it answers (for
-# a joiner, once its SST is over). Returns 0 when up, 2 when a port was
+# _galera_launch N EXTRA...: starts node N and waits until it answers and
+# is ready for writes (for a joiner, once its SST is over). Returns 0 when up, 2 when a port was
 # taken, 1 on any other failure (the reason is on stderr).
 _galera_launch() {
     local n=$1 mariadbd dir=$GALERA_DIR/n$1 log offset deadline news
@@ -160,6 +160,15 @@ EOF
         fi
         if [ "$(_mariadb_now_ms)" -ge "$deadline" ]; then
             _galera_err "node $n did not answer within ${_GALERA_START_S} s; see $log"
+            _galera_stop_node "$n"
+            return 1
+        fi
+        sleep 0.1
+    done
+    # A node answers before it can take writes (1047 until then).
+    until [ "$(galera_status "$n" wsrep_ready 2>/dev/null)" == ON ]; do
+        if [ "$(_mariadb_now_ms)" -ge "$deadline" ]; then
+            _galera_err "node $n is not ready (wsrep_ready) after ${_GALERA_START_S} s; see $log"
             _galera_stop_node "$n"
             return 1
         fi
@@ -337,7 +346,9 @@ galera_sql() {
     fi
 }
 
-# galera_status N VAR: the value of the status variable VAR on node N.
+# galera_status N VAR: the value of the status variable VAR on node N
+# (no database needed: it also works before `example` exists).
 galera_status() {
-    galera_sql "$1" "SHOW GLOBAL STATUS LIKE '$2'" | cut -f2
+    mariadb --no-defaults --protocol=socket --socket="${GALERA_SOCKET[$1]:-}" \
+        --user=root -N -B -e "SHOW GLOBAL STATUS LIKE '$2'" | cut -f2
 }
