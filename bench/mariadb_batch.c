@@ -44,6 +44,8 @@
 
 #include <mysql.h>
 
+#include "number.h"
+
 #define MAX_CONNECTIONS 64
 #define MAX_BATCH 100000
 /* One row of SQL or CSV: 20 + 1 + 4 + 1 + 10 characters and the rest. */
@@ -384,15 +386,9 @@ usage(FILE *out)
 static int
 number(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-    char *end;
     unsigned long long v;
 
-    if (s[0] < '0' || s[0] > '9') {
-        return -1;
-    }
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max) {
+    if (number_parse(s, min, max, &v) == -1) {
         return -1;
     }
     *out = v;

@@ -1,8 +1,8 @@
 /*
  * cli.c - the command line: options, commands, exit codes.
  *
- * Owns what `feed-core` prints and returns for each command (DESIGN.md,
- * "Command line"). Starting is run.c's; this file decides whether to start
+ * Owns what `feed-core` prints and returns for each command (feed-core(8),
+ * DESCRIPTION). Starting is run.c's; this file decides whether to start
  * or stop, and talks to a running daemon only through its pidfile and
  * signals.
  */
@@ -213,9 +213,9 @@ cmd_stats(struct settings *s)
     int rc;
 
     if (s->metrics == NULL) {
-        fprintf(stderr, "feed-core: stats needs [core] metrics = "
-                "ADDRESS:PORT in %s: it reads the running daemon's metrics "
-                "listener\n", config_file(s->config));
+        fprintf(stderr,
+                "feed-core: stats needs [core] metrics = ADDRESS:PORT in %s: it reads the running daemon's metrics listener\n",
+                config_file(s->config));
         return 1;
     }
     rc = scrape_print(s->metrics, stdout, err, sizeof err);

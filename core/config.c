@@ -54,6 +54,7 @@ struct config {
     /* while parsing */
     FILE *fp;
     unsigned lineno;
+    char section[64]; /* the last header's name */
     char *linebuf;
     size_t linecap;
 };
@@ -181,6 +182,28 @@ section_header(struct config *c, const char *start, size_t len,
 }
 
 /*
+ * Reports a line inih cannot hold (its buffer is fixed when it is built):
+ * naming the key, never the value, which may be a password.
+ */
+static void
+too_long(struct config *c, const char *line, int max)
+{
+    size_t key = strcspn(line, "=:");
+
+    while (key > 0 && (line[key - 1] == ' ' || line[key - 1] == '\t')) {
+        key--;
+    }
+    if (line[strcspn(line, "=:")] == '\0' || line[0] == '[' || key == 0 ||
+        key > 64 || c->section[0] == '\0') {
+        error_at(c, c->lineno, "line is longer than %d bytes, the most an "
+                 "INI line may hold", max);
+        return;
+    }
+    error_at(c, c->lineno, "[%s] %.*s: line is longer than %d bytes, the "
+             "most an INI line may hold", c->section, (int)key, line, max);
+}
+
+/*
  * inih's fgets-like reader. Gives inih one line at a time, or an empty line
  * in place of one we already reported as malformed.
  */
@@ -209,7 +232,7 @@ reader(char *str, int num, void *stream)
         return str;
     }
     if (strlen(s) >= (size_t)num - 1) {
-        error_at(c, c->lineno, "line is longer than %d bytes", num - 2);
+        too_long(c, s, num - 2);
         return str;
     }
     if (*s == '[') {
@@ -221,6 +244,7 @@ reader(char *str, int num, void *stream)
             return str;
         }
         section_header(c, s + 1, (size_t)(close - s - 1), name);
+        snprintf(c->section, sizeof c->section, "%s", name);
         snprintf(str, (size_t)num, "[%s]", name);
         return str;
     } else if (strpbrk(s, "=:") == NULL) {

@@ -2,17 +2,21 @@
  * deadletter.c - the dead-letter file: refused messages, one JSON per line.
  *
  * Owns the dead-letter descriptor. Every refused message is written here
- * so that bad input is answered and never lost. Like the log, the file is
- * reopened with dup2() so writers on other threads need no lock.
+ * so that bad input is answered and never lost. The file holds only whole
+ * JSON lines: an entry is one write(2), and one that fails half way (a
+ * full disk) is cut off again, so the next entry starts on a line of its
+ * own. Like the log, the file is reopened with dup3().
  */
 #include "deadletter.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +25,8 @@
 /* Set by deadletter_open() before other threads exist. */
 static int fd = -1;
 static char path[4096];
+/* Held around each entry, so that cutting a failed one back cuts no other. */
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong failures;
 static atomic_int failing; /* nonzero while writes fail */
 
@@ -44,14 +50,20 @@ int
 deadletter_reopen(char *err, size_t errlen)
 {
     int nfd;
+    int rc;
+    int saved;
 
     if (fd == -1) {
         return 0;
     }
     nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (nfd == -1 || dup3(nfd, fd, O_CLOEXEC) == -1) {
+    pthread_mutex_lock(&write_lock);
+    rc = nfd == -1 ? -1 : dup3(nfd, fd, O_CLOEXEC);
+    saved = errno;
+    pthread_mutex_unlock(&write_lock);
+    if (rc == -1) {
         snprintf(err, errlen, "cannot reopen dead_letter %s: %s", path,
-                 strerror(errno));
+                 strerror(saved));
         if (nfd != -1) {
             close(nfd);
         }
@@ -257,6 +269,42 @@ failed(const char *why)
     }
 }
 
+/*
+ * Appends the line whole or not at all. The size before is where a failed
+ * entry is cut back to. Returns 0, or -1 with errno (0 when no reason is
+ * known, for a write that took nothing and said nothing).
+ */
+static int
+append(const char *line, size_t n)
+{
+    struct stat st;
+    size_t done = 0;
+    int saved;
+
+    if (fstat(fd, &st) == -1) {
+        return -1;
+    }
+    while (done < n) {
+        ssize_t w = write(fd, line + done, n - done);
+
+        if (w == -1 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            /* Short, then failed: the second write says why (ENOSPC). */
+            saved = w == 0 ? 0 : errno;
+            if (done > 0 && ftruncate(fd, st.st_size) == -1) {
+                log_error("cannot cut dead_letter %s back to %lld bytes: %s",
+                          path, (long long)st.st_size, strerror(errno));
+            }
+            errno = saved;
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return 0;
+}
+
 int
 deadletter_write(const char *reason, const char *client, const void *msg,
                  size_t len, unsigned parts)
@@ -264,7 +312,7 @@ deadletter_write(const char *reason, const char *client, const void *msg,
     struct timespec ts;
     size_t n;
     char *line;
-    ssize_t w;
+    int rc;
 
     clock_gettime(CLOCK_REALTIME, &ts);
     line = deadletter_format((long long)ts.tv_sec * 1000 +
@@ -274,11 +322,15 @@ deadletter_write(const char *reason, const char *client, const void *msg,
         failed("out of memory");
         return -1;
     }
-    w = fd == -1 ? -1 : write(fd, line, n);
+    pthread_mutex_lock(&write_lock);
+    rc = fd == -1 ? -1 : append(line, n);
+    if (rc == -1) {
+        failed(fd == -1 ? "not open" : errno != 0 ? strerror(errno) :
+               "short write");
+    }
+    pthread_mutex_unlock(&write_lock);
     free(line);
-    if (w != (ssize_t)n) {
-        failed(fd == -1 ? "not open" :
-               w == -1 ? strerror(errno) : "short write");
+    if (rc == -1) {
         return -1;
     }
     if (atomic_exchange(&failing, 0)) {

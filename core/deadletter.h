@@ -24,9 +24,11 @@ void deadletter_close(void);
  * Appends {"time", "reason", ["client",] ["parts",] "message" |
  * "message_base64"} as one line with one write(2), so concurrent writers
  * never interleave. `client` (NULL or "" for none) names the peer; `parts`
- * above 1 is recorded (a refused multipart request). Safe from any thread.
- * Returns 0, or -1 after logging the failure (once when failures start,
- * once when they end) and counting it.
+ * above 1 is recorded (a refused multipart request). A line that cannot be
+ * written whole (a full disk) is cut off again: the file holds only whole
+ * lines. Safe from any thread. Returns 0, or -1 after logging the failure
+ * with its reason (once when failures start, once when they end) and
+ * counting it.
  */
 int deadletter_write(const char *reason, const char *client, const void *msg,
                      size_t len, unsigned parts);

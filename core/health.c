@@ -26,7 +26,7 @@ static const char *const call_names[] = {
 /* One worker's state; each on its own cache line (one writer each). */
 struct slot {
     _Alignas(64) atomic_uint_fast64_t since_ms; /* call start; 0: none */
-    atomic_int call;                           /* enum health_call */
+    atomic_int call;                            /* enum health_call */
     atomic_int connected;
     uint64_t warned_ms; /* the main thread's: last stall warning */
 };
@@ -108,10 +108,10 @@ health_call_end(unsigned id)
     since = atomic_exchange_explicit(&s->since_ms, 0, memory_order_relaxed);
     now = clock_ms();
     if (since != 0 && now - since >= HEALTH_STALL_MS) {
-        log_notice("worker %u: sink %s returned after %.1f s", id,
-                   call_names[atomic_load_explicit(&s->call,
-                                                   memory_order_relaxed)],
-                   (double)(now - since) / 1000.0);
+        log_notice(
+            "worker %u: sink %s returned after %.1f s", id,
+            call_names[atomic_load_explicit(&s->call, memory_order_relaxed)],
+            (double)(now - since) / 1000.0);
     }
 }
 
@@ -128,8 +128,8 @@ health_workers_connected(void)
     unsigned up = 0;
 
     for (unsigned i = 0; i < n; i++) {
-        up += atomic_load_explicit(&slots[i].connected,
-                                   memory_order_relaxed) != 0;
+        up += atomic_load_explicit(&slots[i].connected, memory_order_relaxed) !=
+              0;
     }
     return up;
 }
@@ -138,8 +138,8 @@ health_workers_connected(void)
 static uint64_t
 running_ms(unsigned i, uint64_t now_ms)
 {
-    uint64_t since = atomic_load_explicit(&slots[i].since_ms,
-                                          memory_order_acquire);
+    uint64_t since =
+        atomic_load_explicit(&slots[i].since_ms, memory_order_acquire);
 
     return since != 0 && now_ms > since ? now_ms - since : 0;
 }
@@ -173,10 +173,10 @@ health_check(uint64_t now_ms, char *why, size_t len)
     for (unsigned i = 0; i < n; i++) {
         uint64_t ms = running_ms(i, now_ms);
         if (ms >= HEALTH_STALL_MS) {
-            int call = atomic_load_explicit(&slots[i].call,
-                                            memory_order_relaxed);
-            snprintf(why, len, "worker %u: sink %s running for %llu s",
-                     i + 1, call_names[call], (unsigned long long)ms / 1000);
+            int call =
+                atomic_load_explicit(&slots[i].call, memory_order_relaxed);
+            snprintf(why, len, "worker %u: sink %s running for %llu s", i + 1,
+                     call_names[call], (unsigned long long)ms / 1000);
             return -1;
         }
     }
@@ -195,8 +195,8 @@ health_watch(uint64_t now_ms)
 
     for (unsigned i = 0; i < n; i++) {
         struct slot *s = &slots[i];
-        uint64_t since = atomic_load_explicit(&s->since_ms,
-                                              memory_order_acquire);
+        uint64_t since =
+            atomic_load_explicit(&s->since_ms, memory_order_acquire);
         uint64_t ms = since != 0 && now_ms > since ? now_ms - since : 0;
 
         if (ms < HEALTH_STALL_MS) {
@@ -207,9 +207,9 @@ health_watch(uint64_t now_ms)
             continue;
         }
         s->warned_ms = now_ms;
-        log_warning("worker %u: sink %s running for %llu s", i + 1,
-                    call_names[atomic_load_explicit(&s->call,
-                                                    memory_order_relaxed)],
-                    (unsigned long long)ms / 1000);
+        log_warning(
+            "worker %u: sink %s running for %llu s", i + 1,
+            call_names[atomic_load_explicit(&s->call, memory_order_relaxed)],
+            (unsigned long long)ms / 1000);
     }
 }

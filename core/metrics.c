@@ -37,8 +37,8 @@
 
 struct metrics {
     struct MHD_Daemon *mhd;
-    int fd;                /* the listening socket; MHD closes it */
-    struct pipeline *pl;   /* borrowed */
+    int fd;              /* the listening socket; MHD closes it */
+    struct pipeline *pl; /* borrowed */
     size_t queue_max;
 };
 
@@ -54,8 +54,8 @@ metrics_parse_addr(const char *spec, struct sockaddr_storage *addr,
     unsigned long port;
 
     if (colon == NULL || colon[1] == '\0') {
-        snprintf(err, errlen, "expected ADDRESS:PORT, such as 127.0.0.1:9464 "
-                 "or [::1]:9464");
+        snprintf(err, errlen,
+                 "expected ADDRESS:PORT, such as 127.0.0.1:9464 or [::1]:9464");
         return -1;
     }
     errno = 0;
@@ -71,8 +71,8 @@ metrics_parse_addr(const char *spec, struct sockaddr_storage *addr,
         hostlen -= 2;
     }
     if (hostlen == 0 || hostlen >= sizeof host) {
-        snprintf(err, errlen, "expected a numeric IPv4 or [IPv6] address "
-                 "before the port");
+        snprintf(err, errlen,
+                 "expected a numeric IPv4 or [IPv6] address before the port");
         return -1;
     }
     memcpy(host, start, hostlen);
@@ -95,8 +95,7 @@ metrics_parse_addr(const char *spec, struct sockaddr_storage *addr,
             return 0;
         }
     }
-    snprintf(err, errlen, "not a numeric IPv4 or [IPv6] address: \"%s\"",
-             host);
+    snprintf(err, errlen, "not a numeric IPv4 or [IPv6] address: \"%s\"", host);
     return -1;
 }
 
@@ -111,7 +110,9 @@ struct page {
     int full; /* something did not fit */
 };
 
-static void FEED_PRINTF(2, 3)
+static void put(struct page *p, const char *fmt, ...) FEED_PRINTF(2, 3);
+
+static void
 put(struct page *p, const char *fmt, ...)
 {
     va_list ap;
@@ -203,8 +204,8 @@ metrics_render(const struct metrics_sample *s, char *buf, size_t len)
     counter(&p, "feed_messages_accepted_total", "Requests answered TRUE.",
             s->counter[STATS_ACCEPTED]);
     counter(&p, "feed_messages_rejected_total",
-            "Requests refused (answered FALSE, or dead-lettered when no "
-            "reply was possible).", s->counter[STATS_REJECTED]);
+            "Requests refused (answered FALSE, or dead-lettered when no reply was possible).",
+            s->counter[STATS_REJECTED]);
     counter(&p, "feed_rows_committed_total", "Records committed by the sink.",
             s->counter[STATS_COMMITTED]);
     counter(&p, "feed_sink_retries_total",
@@ -221,8 +222,7 @@ metrics_render(const struct metrics_sample *s, char *buf, size_t len)
     gauge(&p, "feed_queue_max_records",
           "Records the queue holds before the source waits (queue_max).",
           s->queue_max);
-    gauge(&p, "feed_workers", "Sink workers configured (threads).",
-          s->workers);
+    gauge(&p, "feed_workers", "Sink workers configured (threads).", s->workers);
     gauge(&p, "feed_workers_connected",
           "Sink workers whose database connection works.",
           s->workers_connected);
@@ -293,8 +293,8 @@ send_text(struct MHD_Connection *c, unsigned status, const char *type,
 static enum MHD_Result
 plain(struct MHD_Connection *c, unsigned status, const char *text)
 {
-    return send_text(c, status, "text/plain; charset=utf-8", text,
-                     strlen(text), status == MHD_HTTP_METHOD_NOT_ALLOWED);
+    return send_text(c, status, "text/plain; charset=utf-8", text, strlen(text),
+                     status == MHD_HTTP_METHOD_NOT_ALLOWED);
 }
 
 static enum MHD_Result
@@ -336,9 +336,9 @@ serve_health(struct MHD_Connection *c)
 
 /* Answers at the first call, before any body is read: GET has none. */
 static enum MHD_Result
-answer(void *cls, struct MHD_Connection *c, const char *url,
-       const char *method, const char *version, const char *upload,
-       size_t *upload_len, void **con_cls)
+answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+       const char *version, const char *upload, size_t *upload_len,
+       void **con_cls)
 {
     (void)version;
     (void)upload;
@@ -353,8 +353,8 @@ answer(void *cls, struct MHD_Connection *c, const char *url,
     if (strcmp(url, "/healthz") == 0) {
         return serve_health(c);
     }
-    return plain(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics or "
-                 "/healthz\n");
+    return plain(c, MHD_HTTP_NOT_FOUND,
+                 "not found: try /metrics or /healthz\n");
 }
 
 /* A listening TCP socket bound to spec; -1 with the reason in err. */
@@ -379,8 +379,8 @@ listen_on(const char *spec, char *err, size_t errlen)
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
         (addr.ss_family == AF_INET6 &&
          setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == -1)) {
-        snprintf(err, errlen, "metrics %s: cannot set socket options: %s",
-                 spec, strerror(errno));
+        snprintf(err, errlen, "metrics %s: cannot set socket options: %s", spec,
+                 strerror(errno));
         goto fail;
     }
     if (bind(fd, (struct sockaddr *)&addr, addrlen) == -1) {
@@ -403,8 +403,8 @@ fail:
 }
 
 struct metrics *
-metrics_open(const char *spec, struct pipeline *pl, size_t queue_max,
-             char *err, size_t errlen)
+metrics_open(const char *spec, struct pipeline *pl, size_t queue_max, char *err,
+             size_t errlen)
 {
     struct metrics *m = calloc(1, sizeof *m);
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;

@@ -1,11 +1,22 @@
 /*
  * pidfile.c - the single-instance lock.
  *
- * Owns the pidfile and its flock(2) lock. flock locks belong to the open
- * file description, so the lock taken by `start` survives the daemon's
- * double fork, and the kernel drops it when the last holder dies: a file
- * left by kill -9 is never mistaken for a running daemon. Whether to start
- * or stop is decided by cli.c.
+ * Owns the pidfile and its two fcntl(2) locks, one byte each:
+ *
+ * - byte 0, the instance lock: an open file description (OFD) lock taken
+ *   by `start`. It belongs to the open file description, so it survives
+ *   the daemon's double fork, and the kernel drops it when the last holder
+ *   dies: a file left by kill -9 is never mistaken for a running daemon.
+ * - byte 1, the pid lock: a process (POSIX) lock the daemon itself takes
+ *   when it writes its pid. F_OFD_GETLK on it gives the pid of the process
+ *   holding it, so `stop` and `status` act on the process that holds the
+ *   lock, never on a number someone wrote into the file. A process lock is
+ *   dropped when its process closes any descriptor of the file: the daemon
+ *   never opens the pidfile a second time.
+ *
+ * The file is opened without following symbolic links; whether its folder
+ * can be trusted is pidfile_check_dir()'s to say. Whether to start or stop
+ * is decided by cli.c.
  */
 #include "pidfile.h"
 
@@ -15,10 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The bytes the two locks cover (see above). */
+#define INSTANCE_BYTE 0
+#define PID_BYTE 1
 
 /* Creates `dir` and its missing parents, root-style (0755). */
 static int
@@ -42,6 +56,49 @@ mkdirs(char *dir, char *err, size_t errlen)
     if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create folder %s: %s", dir,
                  strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int
+pidfile_check_dir(const char *path, uid_t owner, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    char *slash;
+    struct stat st;
+
+    snprintf(dir, sizeof dir, "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash == NULL) {
+        snprintf(dir, sizeof dir, ".");
+    } else if (slash == dir) {
+        dir[1] = '\0';
+    } else {
+        *slash = '\0';
+    }
+    if (stat(dir, &st) == -1) {
+        if (errno == ENOENT) {
+            return 0; /* start creates it, owned by the run user */
+        }
+        snprintf(err, errlen, "cannot check folder %s: %s", dir,
+                 strerror(errno));
+        return -1;
+    }
+    /*
+     * Whoever may write the folder may put a symbolic link or a file of
+     * their own in place of the pidfile, and make `stop` and `status`
+     * believe it.
+     */
+    if (st.st_uid != 0 && st.st_uid != owner) {
+        snprintf(err, errlen, "folder %s is owned by uid %ld, not by root "
+                 "or the user feed-core runs as", dir, (long)st.st_uid);
+        return -1;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(err, errlen, "folder %s is writable by %s (mode %04o)", dir,
+                 st.st_mode & S_IWOTH ? "others" : "its group",
+                 (unsigned)(st.st_mode & 07777));
         return -1;
     }
     return 0;
@@ -76,37 +133,63 @@ pidfile_mkdir(const char *path, uid_t uid, gid_t gid, char *err,
     return 0;
 }
 
-/* Reads the pid in fd; 0 when the file is empty or not a pid. */
-static long
-read_pid(int fd)
+/* Sets (F_WRLCK) or tests for a write lock on one byte of fd. */
+static int
+lock_byte(int fd, int cmd, off_t byte, struct flock *l)
 {
-    char buf[32];
-    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-    char *end;
-    long pid;
-
-    if (n <= 0) {
-        return 0;
-    }
-    buf[n] = '\0';
-    pid = strtol(buf, &end, 10);
-    return end != buf && pid > 0 ? pid : 0;
+    memset(l, 0, sizeof *l);
+    l->l_type = F_WRLCK;
+    l->l_whence = SEEK_SET;
+    l->l_start = byte;
+    l->l_len = 1;
+    return fcntl(fd, cmd, l);
 }
 
 /*
- * The pid of the lock's holder. A holder that has just taken the lock may
- * not have written its pid yet: wait for it a little.
+ * Who holds the instance lock on fd's file: 1 when a daemon does (a write
+ * lock), 0 when nobody, -1 with err when it cannot tell or when another
+ * process holds a read lock on it (no daemon takes one; it would keep a
+ * daemon from starting).
+ */
+static int
+instance_held(int fd, const char *path, char *err, size_t errlen)
+{
+    struct flock l;
+
+    if (lock_byte(fd, F_OFD_GETLK, INSTANCE_BYTE, &l) == -1) {
+        snprintf(err, errlen, "cannot lock pidfile %s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    if (l.l_type == F_RDLCK) {
+        snprintf(err, errlen, "cannot lock pidfile %s: another process "
+                 "holds a read lock on it", path);
+        return -1;
+    }
+    return l.l_type == F_WRLCK;
+}
+
+/*
+ * The pid of the process holding the pid lock, as the kernel tells it. A
+ * daemon that has just taken the instance lock may not have taken the pid
+ * lock yet: wait for it a little. 0 when none does.
  */
 static long
 holder_pid(int fd)
 {
     struct timespec pause = {0, 10 * 1000 * 1000};
-    long pid = 0;
+    struct flock l;
 
-    for (int i = 0; i < 100 && (pid = read_pid(fd)) == 0; i++) {
+    for (int i = 0; i < 100; i++) {
+        if (lock_byte(fd, F_OFD_GETLK, PID_BYTE, &l) == -1) {
+            return 0;
+        }
+        if (l.l_type == F_WRLCK && l.l_pid > 0) {
+            return (long)l.l_pid;
+        }
         nanosleep(&pause, NULL);
     }
-    return pid;
+    return 0;
 }
 
 /* Nonzero when fd is still the file at path (not unlinked or replaced). */
@@ -120,6 +203,32 @@ same_file(int fd, const char *path)
            a.st_ino == b.st_ino;
 }
 
+/*
+ * Opens the pidfile without following a symbolic link and without
+ * blocking (a FIFO put in its place), and makes sure it is a regular file.
+ */
+static int
+open_file(const char *path, int flags, char *err, size_t errlen)
+{
+    int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    struct stat st;
+    int saved = errno;
+
+    if (fd == -1) {
+        snprintf(err, errlen, "cannot open pidfile %s: %s", path,
+                 strerror(saved));
+        errno = saved; /* the caller may look for ENOENT */
+        return -1;
+    }
+    if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "cannot open pidfile %s: not a regular file",
+                 path);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int
 pidfile_acquire(const char *path, long *holder, char *err, size_t errlen)
 {
@@ -127,22 +236,31 @@ pidfile_acquire(const char *path, long *holder, char *err, size_t errlen)
 
     /* Retry when a stopping daemon unlinks the file we just opened. */
     for (int tries = 0; tries < 100; tries++) {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        struct flock l;
+        int held;
+
+        fd = open_file(path, O_RDWR | O_CREAT, err, errlen);
         if (fd == -1) {
-            snprintf(err, errlen, "cannot open pidfile %s: %s", path,
-                     strerror(errno));
             return -1;
         }
-        if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-            if (errno != EWOULDBLOCK) {
+        if (lock_byte(fd, F_OFD_SETLK, INSTANCE_BYTE, &l) == -1) {
+            if (errno != EAGAIN && errno != EACCES) {
                 snprintf(err, errlen, "cannot lock pidfile %s: %s", path,
                          strerror(errno));
                 close(fd);
                 return -1;
             }
-            *holder = holder_pid(fd);
+            held = instance_held(fd, path, err, errlen);
+            if (held == 1) {
+                *holder = holder_pid(fd);
+                close(fd);
+                return PIDFILE_HELD;
+            }
             close(fd);
-            return PIDFILE_HELD;
+            if (held == -1) {
+                return -1;
+            }
+            continue; /* released meanwhile: try again */
         }
         if (same_file(fd, path)) {
             return fd;
@@ -165,7 +283,13 @@ pidfile_write(int fd, long pid, const char *note, char *err, size_t errlen)
         snprintf(err, errlen, "cannot write pidfile: note too long");
         return -1;
     }
-    if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
+    /* The writer becomes the process `stop` and `status` will name. */
+    if (lock_byte(fd, F_SETLK, PID_BYTE, &(struct flock){0}) == -1) {
+        snprintf(err, errlen, "cannot lock pidfile: %s", strerror(errno));
+        return -1;
+    }
+    /* Write, then cut: a reader never sees the file empty. */
+    if (pwrite(fd, buf, (size_t)n, 0) != n || ftruncate(fd, n) == -1) {
         snprintf(err, errlen, "cannot write pidfile: %s", strerror(errno));
         return -1;
     }
@@ -176,7 +300,7 @@ char *
 pidfile_note(const char *path, char *buf, size_t len)
 {
     char text[128];
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     ssize_t n = fd == -1 ? -1 : pread(fd, text, sizeof text - 1, 0);
     char *nl;
 
@@ -200,33 +324,21 @@ int
 pidfile_probe(const char *path, long *pid, int *exists, char *err,
               size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open_file(path, O_RDONLY, err, errlen);
+    int held;
 
     *pid = 0;
     *exists = 0;
     if (fd == -1) {
-        if (errno == ENOENT) {
-            return 0;
-        }
-        snprintf(err, errlen, "cannot open pidfile %s: %s", path,
-                 strerror(errno));
-        return -1;
+        return errno == ENOENT ? 0 : -1;
     }
     *exists = 1;
-    /* A shared lock we can take means nobody holds the exclusive one. */
-    if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-        close(fd);
-        return 0;
+    held = instance_held(fd, path, err, errlen);
+    if (held == 1) {
+        *pid = holder_pid(fd);
     }
-    if (errno != EWOULDBLOCK) {
-        snprintf(err, errlen, "cannot lock pidfile %s: %s", path,
-                 strerror(errno));
-        close(fd);
-        return -1;
-    }
-    *pid = holder_pid(fd);
     close(fd);
-    return 1;
+    return held;
 }
 
 int

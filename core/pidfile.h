@@ -10,6 +10,15 @@
 #define PIDFILE_HELD (-2)
 
 /*
+ * Checks that nobody but root and `owner` (the user the daemon runs as)
+ * can write the folder of the pidfile `path`: owned by one of them, not
+ * writable by group or others. A missing folder passes (start creates it).
+ * Returns 0, or -1 with the reason in err.
+ */
+int pidfile_check_dir(const char *path, uid_t owner, char *err,
+                      size_t errlen);
+
+/*
  * Creates the folder of `path` (and missing parents) when it does not exist;
  * the last folder is chowned to uid:gid unless uid is (uid_t)-1. Returns 0,
  * or -1 with the reason in err.
@@ -18,18 +27,22 @@ int pidfile_mkdir(const char *path, uid_t uid, gid_t gid, char *err,
                   size_t errlen);
 
 /*
- * Opens and locks the pidfile; the lock lasts as long as the returned fd
- * (and its copies across fork). A stale file left by a dead process is
- * simply taken over. Returns the fd; PIDFILE_HELD with the holder's pid in
- * *holder (0 if it has not written it yet) when another process holds the
- * lock; -1 with the reason in err.
+ * Opens (never through a symbolic link) and locks the pidfile; the lock
+ * lasts as long as the returned fd (and its copies across fork). A stale
+ * file left by a dead process is simply taken over. Returns the fd;
+ * PIDFILE_HELD with the holder's pid in *holder (0 if it has not called
+ * pidfile_write() yet) when another process holds the lock; -1 with the
+ * reason in err.
  */
 int pidfile_acquire(const char *path, long *holder, char *err, size_t errlen);
 
 /*
- * Writes `pid` into the locked file, and `note` (or nothing, when NULL) on a
- * second line: a daemon that exits uncleanly leaves a word for `stop`.
- * Returns 0 or -1 with err.
+ * Makes the calling process the lock's holder that pidfile_probe() names,
+ * and writes `pid` (the caller's) into the locked file, and `note` (or
+ * nothing, when NULL) on a second line: a daemon that is stopping, or that
+ * exits uncleanly, leaves a word for `start` and `stop`. The caller must
+ * not open the pidfile again while it runs (closing that descriptor would
+ * drop its claim). Returns 0 or -1 with err.
  */
 int pidfile_write(int fd, long pid, const char *note, char *err,
                   size_t errlen);
@@ -42,8 +55,10 @@ char *pidfile_note(const char *path, char *buf, size_t len);
 
 /*
  * Tells whether a live process holds the lock: returns 1 and its pid in
- * *pid, 0 when not held (*exists says whether the file is there), -1 with
- * err when it cannot tell (e.g. permission denied).
+ * *pid (as the kernel reports the lock's holder; whatever the file says
+ * is not believed), 0 when not held (*exists says whether the file is
+ * there), -1 with err when it cannot tell (e.g. permission denied). Not
+ * for the process that called pidfile_write() (see there).
  */
 int pidfile_probe(const char *path, long *pid, int *exists, char *err,
                   size_t errlen);

@@ -51,6 +51,13 @@ int pipeline_start(struct pipeline *pl, char *err, size_t errlen);
 void pipeline_reopen(struct pipeline *pl, struct config *fresh);
 
 /*
+ * Makes a pipeline_start() running on another thread give up at once and
+ * return -1 with `why` (a signal asked to stop during start-up). Safe from
+ * any thread.
+ */
+void pipeline_cancel_start(struct pipeline *pl, const char *why);
+
+/*
  * Starts the drain: the source stops reading, what was read is committed
  * and answered. Safe from any thread, idempotent.
  */

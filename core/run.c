@@ -12,11 +12,14 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,7 +49,20 @@ struct daemon {
     int sig_fd;
     int stopping;
     uint64_t deadline_ms; /* when stopping: stop_timeout after SIGTERM */
+    atomic_int early_stop; /* SIGTERM or SIGINT read during start-up */
     char failure[FEED_ERR_MAX]; /* why start-up failed, for `start` */
+};
+
+/*
+ * While the main thread waits in pipeline_start() (the sinks connecting,
+ * a refusing database retried for up to 10 s), this thread reads the
+ * signals in its place, so that a stop asked for meanwhile is honoured at
+ * once. It ends when `quit` becomes readable.
+ */
+struct watch {
+    struct daemon *d; /* borrowed */
+    int quit;
+    pthread_t thread;
 };
 
 /*
@@ -134,6 +150,63 @@ open_outputs(struct daemon *d, const struct privs *p, char *err,
     return 0;
 }
 
+static void reopen_files(void);
+
+static void *
+watch_main(void *arg)
+{
+    struct watch *w = arg;
+    struct daemon *d = w->d;
+    struct pollfd fds[2] = {{d->sig_fd, POLLIN, 0}, {w->quit, POLLIN, 0}};
+    struct signalfd_siginfo si;
+
+    while (atomic_load(&d->early_stop) == 0) {
+        if (poll(fds, 2, -1) == -1 && errno != EINTR) {
+            break;
+        }
+        if (fds[1].revents & POLLIN) {
+            break;
+        }
+        while (read(d->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+            if (si.ssi_signo == SIGHUP) {
+                reopen_files();
+            } else if (atomic_exchange(&d->early_stop,
+                                       (int)si.ssi_signo) == 0) {
+                log_info("%s during start-up: stopping",
+                         si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+                pipeline_cancel_start(d->pl, si.ssi_signo == SIGTERM ?
+                                      "stopped by SIGTERM during start-up" :
+                                      "stopped by SIGINT during start-up");
+                break;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* pipeline_start(), with the signals watched meanwhile. */
+static int
+start_watched(struct daemon *d, char *err, size_t errlen)
+{
+    struct watch w = {.d = d, .quit = eventfd(0, EFD_CLOEXEC)};
+    int rc;
+
+    if (w.quit == -1 || pthread_create(&w.thread, NULL, watch_main, &w) !=
+                            0) {
+        if (w.quit != -1) {
+            close(w.quit);
+        }
+        return pipeline_start(d->pl, err, errlen);
+    }
+    rc = pipeline_start(d->pl, err, errlen);
+    if (eventfd_write(w.quit, 1) == -1) {
+        log_error("cannot end the start-up watch: %s", strerror(errno));
+    }
+    pthread_join(w.thread, NULL);
+    close(w.quit);
+    return rc;
+}
+
 /* Binds, drops root, connects the sinks. */
 static int
 bring_up(struct daemon *d, const struct privs *privs, char *err,
@@ -161,7 +234,7 @@ bring_up(struct daemon *d, const struct privs *privs, char *err,
     if (privs_drop(privs, err, errlen) == -1) {
         return -1;
     }
-    return pipeline_start(d->pl, err, errlen);
+    return start_watched(d, err, errlen);
 }
 
 static void
@@ -176,6 +249,11 @@ begin_stop(struct daemon *d, const char *why)
     d->stopping = 1;
     d->deadline_ms = clock_ms() + (uint64_t)d->set->stop_timeout * 1000;
     log_info("%s: stopping (stop_timeout=%llds)", why, d->set->stop_timeout);
+    /* A `start` meanwhile reads this and waits for us to go. */
+    if (pidfile_write(d->pid_fd, (long)getpid(), "stopping", err,
+                      sizeof err) == -1) {
+        log_warning("%s", err);
+    }
     if (daemon_notify("STOPPING=1", err, sizeof err) == -1) {
         log_warning("%s", err);
     }
@@ -300,6 +378,10 @@ supervise(struct daemon *d)
     };
     char line[512];
 
+    if (atomic_load(&d->early_stop) != 0) {
+        begin_stop(d, atomic_load(&d->early_stop) == SIGTERM ? "SIGTERM" :
+                                                               "SIGINT");
+    }
     for (;;) {
         if (poll(fds, 2, wait_ms(d, next_stats)) == -1 && errno != EINTR) {
             log_error("poll: %s", strerror(errno));
@@ -337,7 +419,28 @@ supervise(struct daemon *d)
     return 0;
 }
 
-/* Checks who to run as; errors are reported as config errors. */
+/*
+ * Refuses a pidfile folder others can write (they could plant a symbolic
+ * link or a pidfile of their own), as an error of the pidfile key.
+ */
+static int
+check_pidfile_dir(struct settings *s, const struct privs *p, FILE *errs)
+{
+    char err[FEED_ERR_MAX];
+
+    if (pidfile_check_dir(s->pidfile, p->change ? p->uid : geteuid(), err,
+                          sizeof err) == -1) {
+        config_error(s->config, "core", "pidfile", "%s", err);
+        config_print_errors(s->config, errs);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Checks who to run as, and that nobody else can write the pidfile's
+ * folder; errors are reported as config errors.
+ */
 static int
 resolve_privs(struct settings *s, struct privs *p, FILE *errs)
 {
@@ -350,6 +453,9 @@ resolve_privs(struct settings *s, struct privs *p, FILE *errs)
         config_error(s->config, "core",
                      key == PRIVS_KEY_GROUP ? "group" : "user", "%s", err);
         config_print_errors(s->config, errs);
+        return -1;
+    }
+    if (check_pidfile_dir(s, p, errs) == -1) {
         return -1;
     }
     return warn;
@@ -442,6 +548,47 @@ acquire(const char *pidfile, long *holder, char *err, size_t errlen)
     return fd;
 }
 
+/* Nonzero when the daemon holding the pidfile has said it is stopping. */
+static int
+holder_stopping(const char *pidfile)
+{
+    char note[64];
+
+    pidfile_note(pidfile, note, sizeof note);
+    return strcmp(note, "stopping") == 0 ||
+           strcmp(note, "stop_timeout") == 0;
+}
+
+/*
+ * Takes the pidfile lock; a daemon that is still draining after a stop is
+ * waited for (as long as `stop` would wait: stop_timeout + 5 s), so that
+ * a start right after a stop starts rather than find it "running". Returns
+ * the fd, PIDFILE_HELD (the holder is running, or still stopping past the
+ * wait: *waited says which) or -1 with err.
+ */
+static int
+acquire_after_stop(const struct settings *s, long *holder, int *waited,
+                   char *err, size_t errlen)
+{
+    uint64_t deadline = clock_ms() + (uint64_t)(s->stop_timeout + 5) * 1000;
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    int fd = acquire(s->pidfile, holder, err, errlen);
+
+    *waited = 0;
+    if (fd != PIDFILE_HELD || !holder_stopping(s->pidfile)) {
+        return fd;
+    }
+    printf("feed-core (pid %ld) is stopping; waiting for it to exit\n",
+           *holder);
+    fflush(stdout);
+    *waited = 1;
+    while (fd == PIDFILE_HELD && clock_ms() < deadline) {
+        nanosleep(&pause, NULL);
+        fd = acquire(s->pidfile, holder, err, errlen);
+    }
+    return fd;
+}
+
 int
 run_start(struct settings *s, int foreground)
 {
@@ -455,6 +602,7 @@ run_start(struct settings *s, int foreground)
     char err[FEED_ERR_MAX];
     struct privs privs;
     long holder = 0;
+    int waited;
     int warn_root;
     int rc;
 
@@ -467,7 +615,16 @@ run_start(struct settings *s, int foreground)
         fprintf(stderr, "feed-core: %s\n", err);
         return 1;
     }
-    d.pid_fd = acquire(s->pidfile, &holder, err, sizeof err);
+    /* Again, now that it exists: it may have been made meanwhile. */
+    if (check_pidfile_dir(s, &privs, stderr) == -1) {
+        return 1;
+    }
+    d.pid_fd = acquire_after_stop(s, &holder, &waited, err, sizeof err);
+    if (d.pid_fd == PIDFILE_HELD && waited) {
+        fprintf(stderr, "feed-core: pid %ld is still stopping after %lld s; "
+                "not started\n", holder, s->stop_timeout + 5);
+        return 1;
+    }
     if (d.pid_fd == PIDFILE_HELD) {
         printf("feed-core is already running (pid %ld)\n", holder);
         return 0;

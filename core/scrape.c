@@ -69,8 +69,8 @@ dial(const char *spec, char *err, size_t errlen)
         int e = errno;
         close(fd);
         if (e == ECONNREFUSED) {
-            snprintf(err, errlen, "nothing listens on %s: feed-core is not "
-                     "running (or [core] metrics changed since it started)",
+            snprintf(err, errlen,
+                     "nothing listens on %s: feed-core is not running (or [core] metrics changed since it started)",
                      spec);
             return SCRAPE_DOWN;
         }
@@ -103,8 +103,8 @@ read_all(int fd, char *buf, size_t len, const char *spec, char *err,
         }
         used += (size_t)n;
         if (used == len - 1) {
-            snprintf(err, errlen, "answer from %s larger than %zu bytes",
-                     spec, len - 1);
+            snprintf(err, errlen, "answer from %s larger than %zu bytes", spec,
+                     len - 1);
             return -1;
         }
     }
@@ -126,8 +126,8 @@ scrape_get(const char *spec, const char *path, int *status, char *body,
     if (fd < 0) {
         return fd;
     }
-    n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n",
-                 path, spec);
+    n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path,
+                 spec);
     page = malloc(PAGE_MAX);
     if (page == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -135,8 +135,7 @@ scrape_get(const char *spec, const char *path, int *status, char *body,
     }
     if (n < 0 || (size_t)n >= sizeof req ||
         send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-        snprintf(err, errlen, "cannot send to %s: %s", spec,
-                 strerror(errno));
+        snprintf(err, errlen, "cannot send to %s: %s", spec, strerror(errno));
         goto fail;
     }
     if (read_all(fd, page, PAGE_MAX, spec, err, errlen) == -1) {
@@ -202,8 +201,7 @@ human(double s, char *buf, size_t len)
  * last finite bound (then *over is set).
  */
 static double
-quantile(const char *page, const char *name, double q, double total,
-         int *over)
+quantile(const char *page, const char *name, double q, double total, int *over)
 {
     char prefix[128];
     const char *line = page;
@@ -257,8 +255,8 @@ print_histogram(FILE *out, const char *page, const char *label,
     p50 = quantile(page, name, 0.5, count, &over50);
     p99 = quantile(page, name, 0.99, count, &over99);
     fprintf(out, "%-20s %.0f, mean %s, p50 %s%s, p99 %s%s\n", label, count,
-            human(sum / count, a, sizeof a), over50 ? "> " : "<= ",
-            over50 ? "30 s" : human(p50, b, sizeof b),
+            human(sum / count, a, sizeof a),
+            over50 ? "> " : "<= ", over50 ? "30 s" : human(p50, b, sizeof b),
             over99 ? "> " : "<= ", over99 ? "30 s" : human(p99, c, sizeof c));
 }
 
@@ -288,8 +286,7 @@ scrape_print(const char *spec, FILE *out, char *err, size_t errlen)
     rc = scrape_get(spec, "/healthz", &status, health, sizeof health, err,
                     errlen);
     if (rc == 0) {
-        rc = scrape_get(spec, "/metrics", &status, page, PAGE_MAX, err,
-                        errlen);
+        rc = scrape_get(spec, "/metrics", &status, page, PAGE_MAX, err, errlen);
     }
     if (rc == 0 && status != 200) {
         snprintf(err, errlen, "%s/metrics answered HTTP %d", spec, status);

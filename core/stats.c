@@ -27,8 +27,8 @@ static atomic_uint_fast64_t counters[STATS_COUNTERS];
 static atomic_uint_fast64_t buckets[NBUCKETS];
 
 const uint64_t stats_bound_us[STATS_BOUNDS] = {
-    100,    250,    500,     1000,    2500,    5000,
-    10000,  25000,  50000,   100000,  250000,  500000,
+    100,     250,     500,     1000,     2500,     5000,
+    10000,   25000,   50000,   100000,   250000,   500000,
     1000000, 2500000, 5000000, 10000000, 30000000,
 };
 
@@ -115,8 +115,8 @@ stats_histogram_read(enum stats_histogram which,
     struct histogram *h = &histograms[which];
 
     for (size_t b = 0; b <= STATS_BOUNDS; b++) {
-        out->count[b] = atomic_load_explicit(&h->count[b],
-                                             memory_order_relaxed);
+        out->count[b] =
+            atomic_load_explicit(&h->count[b], memory_order_relaxed);
     }
     out->sum_us = atomic_load_explicit(&h->sum_us, memory_order_relaxed);
 }
@@ -140,8 +140,8 @@ stats_line(size_t queue_depth, char *buf, size_t len)
     int have50 = 0;
 
     for (size_t b = 0; b < NBUCKETS; b++) {
-        snap[b] = atomic_exchange_explicit(&buckets[b], 0,
-                                           memory_order_relaxed);
+        snap[b] =
+            atomic_exchange_explicit(&buckets[b], 0, memory_order_relaxed);
         total += snap[b];
     }
     for (size_t b = 0; b < NBUCKETS && total > 0; b++) {

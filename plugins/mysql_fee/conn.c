@@ -17,11 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errmsg.h>
 #include <mysqld_error.h>
 
 #include "mysql_fee.h"
 
-/* Seconds a query may wait on the network before the server counts as lost. */
+/*
+ * Seconds a write may wait on the network before the server counts as
+ * lost; reads wait read_timeout (trust.c).
+ */
 #define NET_TIMEOUT_S 30
 /* Seconds an idle connection goes unchecked (see conn_tick). */
 #define IDLE_PING_S 5
@@ -109,22 +113,31 @@ connect_db(struct fsink *s, char *err, size_t errlen)
         return FEED_RETRY;
     }
     mysql_options(s->db, MYSQL_OPT_CONNECT_TIMEOUT, &connect_s);
-    mysql_options(s->db, MYSQL_OPT_READ_TIMEOUT, &net_s);
     mysql_options(s->db, MYSQL_OPT_WRITE_TIMEOUT, &net_s);
     /* A silent reconnect would lose the transaction and the session. */
     mysql_options(s->db, MYSQL_OPT_RECONNECT, &reconnect);
     mysql_options(s->db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    if (trust_apply(&c->trust, s->db, err, errlen) == -1) {
+        return FEED_FAIL;
+    }
     /*
      * No CLIENT_FOUND_ROWS: an unchanged duplicate must count 0 rows.
      * CLIENT_MULTI_STATEMENTS: a batch's statements go in one round trip
      * (every value in them has been checked to be a number).
      */
-    if (mysql_real_connect(s->db, c->hosts[s->at].name, c->user, c->password,
-                           c->database, c->hosts[s->at].port, c->socket,
+    if (mysql_real_connect(s->db, c->hosts[s->at].name, c->user,
+                           c->trust.password, c->database,
+                           c->hosts[s->at].port, c->socket,
                            CLIENT_MULTI_STATEMENTS) == NULL) {
         snprintf(err, errlen, "cannot connect to %s: %s", c->hosts[s->at].where,
                  mysql_error(s->db));
         return open_failure(s);
+    }
+    /* No fall back to plain text, whatever the library did. */
+    if (trust_check(&c->trust, s->db, c->hosts[s->at].where, err, errlen) ==
+        -1) {
+        s->code = CR_SSL_CONNECTION_ERROR;
+        return FEED_FAIL;
     }
     return FEED_OK;
 }
@@ -185,8 +198,7 @@ prepare_session(struct fsink *s, char *err, size_t errlen)
             -1 ||
         mysql_autocommit(s->db, 0) != 0) {
         snprintf(err, errlen, "cannot set up the session on %s: %s",
-                 c->hosts[s->at].where,
-                 mysql_error(s->db));
+                 c->hosts[s->at].where, mysql_error(s->db));
         return open_failure(s);
     }
     snprintf(sql, sizeof sql,
@@ -320,7 +332,8 @@ fail:
  * from the worker's place: a host that fails for a reason of its own
  * (EC_NEXT_HOST) is passed over; any other failure ends the walk, as with
  * one host. FEED_OK with *out set (the caller frees it with
- * conn_close()); otherwise the reason in err (the last host's).
+ * conn_close()); otherwise the reason in err (the last host's, and how
+ * many failed when every host of a list did).
  */
 enum feed_result
 conn_open(const struct feed_host *host, const struct fconf *c,
@@ -350,6 +363,12 @@ conn_open(const struct feed_host *host, const struct fconf *c,
         }
         leave(p, at, err);
         retry |= r == FEED_RETRY;
+    }
+    if (c->nhosts > 1 && strlen(err) < errlen) {
+        size_t len = strlen(err);
+
+        snprintf(err + len, errlen - len, " (all %zu hosts failed)",
+                 c->nhosts);
     }
     return retry ? FEED_RETRY : FEED_FAIL;
 }

@@ -58,6 +58,11 @@ static const struct {
     {ER_BAD_DB_ERROR, EC_OPERATOR},
     {ER_NO_SUCH_TABLE, EC_OPERATOR},
     {ER_BAD_FIELD_ERROR, EC_OPERATOR},
+    /*
+     * TLS refused: an unknown CA, a certificate for another name, a
+     * server without TLS. Never retried in plain text nor elsewhere.
+     */
+    {CR_SSL_CONNECTION_ERROR, EC_OPERATOR},
     /* A value the column cannot hold exactly. */
     {ER_WARN_DATA_OUT_OF_RANGE, EC_DATA},
     {ER_DATA_OUT_OF_RANGE, EC_DATA},

@@ -123,7 +123,7 @@ read_keys(const struct feed_host *host, struct fconf *c)
     bad |= host->conf_int(host, "port", 3306, 1, 65535, &c->port);
     bad |= read_socket(host, &c->socket);
     bad |= host->conf_string(host, "user", NULL, &c->user);
-    bad |= host->conf_string(host, "password", "", &c->password);
+    bad |= trust_read_keys(host, &c->trust);
     bad |= host->conf_string(host, "database", NULL, &c->database);
     bad |= host->conf_string(host, "table", "fee", &c->table);
     bad |= host->conf_enum(host, "mark", marks, MARK_UPDATE, &c->mark);
@@ -180,16 +180,25 @@ fee_configure(const struct feed_host *host, char *err, size_t errlen)
     return c;
 
 fail:
+    trust_free(&c->trust);
     free(c);
     return NULL;
 }
 
-/* The client library stays initialised: other sinks may still use it. */
+/*
+ * Zeroes the password and frees the configuration. The client library
+ * stays initialised: other sinks may still use it.
+ */
 static void
 fee_unconfigure(const struct feed_host *host, void *conf)
 {
+    struct fconf *c = conf;
+
     (void)host;
-    free(conf);
+    if (c != NULL) {
+        trust_free(&c->trust);
+    }
+    free(c);
 }
 
 /*

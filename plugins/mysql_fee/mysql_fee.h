@@ -18,6 +18,8 @@
  *                and named before COMMIT
  *   fast.c       the fast way: INSERT, UPDATE and COMMIT in one round trip
  *   bulk.c       the bulk way: an array-bound INSERT, then UPDATE and COMMIT
+ *   trust.c      the password's source, TLS and read_timeout (trust.h)
+ *   secret.c     reading a password file (secret.h)
  */
 #ifndef MYSQL_FEE_H
 #define MYSQL_FEE_H
@@ -29,6 +31,8 @@
 #include <mysql.h>
 
 #include <feed/plugin.h>
+
+#include "trust.h"
 
 /* A statement is sent once it holds this many rows or bytes of SQL. */
 #define CHUNK_ROWS 1000
@@ -62,7 +66,6 @@ struct fconf {
     const char *hostname; /* the `host` key as written */
     const char *socket; /* NULL: connect over TCP to a host of the list */
     const char *user;
-    const char *password;
     const char *database;
     const char *table;
     /* The servers, in the order workers try them; the socket alone. */
@@ -72,6 +75,7 @@ struct fconf {
     long long connect_timeout_s;
     long long lock_wait_timeout_s;
     int mark;
+    struct trust trust; /* password, TLS, read_timeout (trust.c) */
     /* Indexes of the fields in a record's values. */
     int ticket;
     int login;

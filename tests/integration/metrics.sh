@@ -226,6 +226,27 @@ expect_eq "start says the metrics port is in use" "$out" \
     "feed-core: metrics 127.0.0.1:$MPORT: cannot bind: Address already in use"
 expect_eq "the first daemon still answers /healthz" "$(health)" "ok  200"
 
+# --- bound before root is dropped: a port below 1024 works ----------------
+if [ "$(id -u)" -eq 0 ]; then
+    low=""
+    for p in $(seq 900 1000); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            low=$p
+            break
+        fi
+    done
+    D=$T/d
+    write_ini "$D" "$(free_port)" "" "metrics = 127.0.0.1:$low
+threads = 1"
+    start_ok "a daemon that drops root to nobody starts with metrics on port $low" \
+        "$D/feed.ini"
+    expect_eq "it answers /healthz on port $low" \
+        "$(curl -s --max-time 5 "http://127.0.0.1:$low/healthz")" ok
+    expect_eq "it runs as nobody" \
+        "$(ps -o user= -p "$(daemon_pid "$D/feed.ini")" | tr -d ' ')" nobody
+    fc -c "$D/feed.ini" stop >/dev/null
+fi
+
 # --- a frozen database: a stall, logged, 503, then back ---------------------
 printf '800001,1,1' >"$T/frozen"
 mariadb_pause

@@ -66,19 +66,20 @@ trap 'exit 130' INT
 mariadb_start "$T/db" || exit 1
 echo "# mariadb pid $MARIADB_PID port $MARIADB_PORT socket $MARIADB_SOCKET"
 second mariadb_start "$T/db2" || exit 1
-# mariadb_start takes no server options: the node is started again on the
-# same datadir through the library's _mariadb_launch, which takes them.
+# Then it is restarted on the same datadir as a Galera node of its own
+# (MARIADB_EXTRA_ARGS, for that restart only); its group communication
+# listens on a free loopback port (the library's own probe).
 GALERA=/usr/lib/galera/libgalera_smm.so
 if [ ! -r "$GALERA" ]; then
     echo "mysql_fee.sh: no $GALERA (Debian: apt-get install galera-4)" >&2
     exit 1
 fi
 gcomm_port=$(_mariadb_free_port) || exit 1
-second mariadb_stop || exit 1
-second _mariadb_launch --wsrep-on=ON --wsrep-provider="$GALERA" \
-    --wsrep-cluster-address=gcomm:// --wsrep-node-address=127.0.0.1 \
-    --wsrep-provider-options="gmcast.listen_addr=tcp://127.0.0.1:$gcomm_port" \
-    --binlog-format=ROW --innodb-autoinc-lock-mode=2 || exit 1
+galera_args=(--wsrep-on=ON --wsrep-provider="$GALERA"
+    --wsrep-cluster-address=gcomm:// --wsrep-node-address=127.0.0.1
+    --wsrep-provider-options="gmcast.listen_addr=tcp://127.0.0.1:$gcomm_port"
+    --binlog-format=ROW --innodb-autoinc-lock-mode=2)
+MARIADB_EXTRA_ARGS="${galera_args[*]}" second mariadb_restart || exit 1
 echo "# second mariadb pid $M2_PID port $M2_PORT socket $M2_SOCKET"
 export MARIADB2_PORT=$M2_PORT MARIADB2_SOCKET=$M2_SOCKET
 

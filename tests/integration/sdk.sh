@@ -41,7 +41,8 @@ for f in "$BINDIR/feed-core" "$BINDIR/feed-send" "$BINDIR/feed-sink-test" \
     "$DATADIR/doc/feed-core/writing-plugins.md" \
     "$DATADIR/doc/feed-core/feed-send.md" \
     "$SYSCONFDIR/logrotate.d/feed-core" "$MANDIR/man8/feed-core.8" \
-    "$MANDIR/man5/feed.ini.5"; do
+    "$MANDIR/man5/feed.ini.5" "$MANDIR/man3/feed_client.3" \
+    "$INCLUDEDIR/feed/client.h" "$LIBDIR/pkgconfig/feed-client.pc"; do
     check "installs $f" test -f "$DEST$f"
 done
 UNIT=$(find "$DEST" -path '*/systemd/system/feed-core.service')
@@ -54,6 +55,9 @@ check "the installed feed.ini is conf/feed.ini" \
 FC=$DEST$BINDIR/feed-core
 FEED_CORE=$FC # lib.sh's start_daemon and cleanup use the installed one
 FEED_SEND=$DEST$BINDIR/feed-send
+# feed-send links libfeed-client, installed in the DESTDIR's libdir: the
+# loader looks there only when told (the real libdir is on its path).
+export LD_LIBRARY_PATH=$DEST$LIBDIR
 out=$("$FC" --version)
 expect_eq "the installed feed-core runs" "$out" \
     "feed-core $VERSION (plugin ABI 2)"
@@ -70,6 +74,34 @@ expect_eq "pkg-config --cflags feed-plugin names the installed header" \
     "-I$DEST$INCLUDEDIR"
 expect_eq "pkg-config names the plugin folder as plugindir" \
     "$(pkg-config --variable=plugindir feed-plugin)" "$DEST$PLUGINDIR"
+
+# --- libfeed-client builds, links and runs from the install ----------------
+cat >"$T/fc.c" <<'C'
+#include <stdio.h>
+#include <feed/client.h>
+
+int
+main(void)
+{
+    struct feed_client *c;
+    char err[128];
+
+    if (feed_client_new(&c, "tcp://127.0.0.1:1", NULL, err, sizeof err) !=
+        FEED_CLIENT_TRUE) {
+        puts(err);
+        return 1;
+    }
+    feed_client_free(c);
+    puts(feed_client_status_name(FEED_CLIENT_TIMEOUT));
+    return 0;
+}
+C
+# shellcheck disable=SC2046 # pkg-config's words are meant to split
+cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags feed-client) \
+    -o "$T/fc" "$T/fc.c" $(pkg-config --libs feed-client) >"$T/fc.log" 2>&1
+expect_eq "a client builds with pkg-config feed-client" "$?" 0
+expect_eq "and runs against the installed libfeed-client" "$("$T/fc")" \
+    "timeout"
 
 # --- the installed example builds out of tree, against the install only ---
 EX=$T/jsonl_sink
@@ -302,7 +334,8 @@ expect_eq "plugins names the refused file and both ABI versions" \
     "feed-core: plugin bad_abi: $T/pd/bad_abi.so was built for plugin ABI 99, this feed-core speaks ABI 2"
 
 # --- the man pages and the unit ---------------------------------------------
-for page in "$MANDIR/man8/feed-core.8" "$MANDIR/man5/feed.ini.5"; do
+for page in "$MANDIR/man8/feed-core.8" "$MANDIR/man5/feed.ini.5" \
+    "$MANDIR/man3/feed_client.3"; do
     out=$(mandoc -Tlint -W warning "$DEST$page" 2>&1)
     expect_eq "mandoc -Tlint finds nothing in $(basename "$page")" "$out" ""
     out=$(MANWIDTH=80 man --warnings -l "$DEST$page" 2>&1 >/dev/null)

@@ -466,7 +466,7 @@ configure_defaults_to_the_fee_table_and_mark_update(void **state)
     assert_int_equal(c->nhosts, 1);
     assert_string_equal(c->hosts[0].where, "127.0.0.1:3306");
     assert_string_equal(c->table, "fee");
-    assert_string_equal(c->password, "");
+    assert_string_equal(c->trust.password, "");
     assert_int_equal(c->mark, MARK_UPDATE);
     assert_int_equal(c->connect_timeout_s, 5);
     assert_int_equal(c->lock_wait_timeout_s, 10);
@@ -1768,6 +1768,8 @@ every_host_dead_is_retried_naming_the_last(void **state)
     snprintf(want, sizeof want, "cannot connect to 127.0.0.1:%d: ", dead2);
     assert_int_equal(sink_try_open(&k, kv, err), FEED_RETRY);
     assert_memory_equal(err, want, strlen(want));
+    assert_string_equal(err + strlen(err) - strlen(" (all 2 hosts failed)"),
+                        " (all 2 hosts failed)");
     assert_null(k.state);
     assert_null(strstr(k.th.logs, "switched"));
     sink_free(&k);

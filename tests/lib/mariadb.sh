@@ -18,7 +18,14 @@
 #   mariadb_resume      SIGCONT
 #
 # Exported after mariadb_start: MARIADB_DIR, MARIADB_SOCKET, MARIADB_PORT,
-# MARIADB_PID (empty once stopped). Each function returns 0 or prints the
+# MARIADB_PID (empty once stopped).
+#
+# MARIADB_EXTRA_ARGS, when set by the caller, holds more mariadbd options,
+# split on blanks (so no blanks inside one), added to every start and
+# restart: e.g. "--ssl-ca=$D/ca.pem --ssl-cert=$D/server-cert.pem
+# --ssl-key=$D/server-key.pem --require-secure-transport=ON". The root
+# connections of this file go over the unix socket, which the server
+# counts as secure. Each function returns 0 or prints the
 # reason on stderr and returns 1; all work under set -euo pipefail. The
 # caller's EXIT trap should call mariadb_stop, which does nothing when no
 # server runs.
@@ -150,8 +157,10 @@ _mariadb_template() {
 # 1 on any other failure (the reason is on stderr).
 _mariadb_launch() {
     local mariadbd log=$MARIADB_DIR/mariadb.err offset deadline news user=()
+    local extra=()
 
     mariadbd=$(_mariadb_find mariadbd mysqld) || return 1
+    read -r -a extra <<<"${MARIADB_EXTRA_ARGS:-}"
     if [ "$(id -u)" -eq 0 ]; then
         user=(--user=root)
     fi
@@ -166,7 +175,7 @@ _mariadb_launch() {
         --log-error="$log" --bind-address=127.0.0.1 --port="$MARIADB_PORT" \
         --skip-name-resolve --max-connections=200 \
         --innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
-        --innodb-flush-log-at-trx-commit=1 "$@" \
+        --innodb-flush-log-at-trx-commit=1 ${extra[@]+"${extra[@]}"} "$@" \
         </dev/null >>"$log" 2>&1 &
     MARIADB_PID=$!
     export MARIADB_PID

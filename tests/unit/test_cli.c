@@ -199,6 +199,9 @@ enum {
     WRITE_OWN_PID = -1,
 };
 
+/* ignore_term: also fork a child that shares the lock (and ignores TERM). */
+#define SHARE_WITH_A_CHILD 2
+
 /*
  * Forks a child that locks `path`, writes `pid` (or its own, or nothing)
  * and `note`, and holds the lock until stop_holder() or a signal. With
@@ -236,7 +239,12 @@ start_holder(const char *path, long pid, const char *note, int ignore_term)
                           err, sizeof err) == -1) {
             _exit(2);
         }
-        if (write(ready[1], "r", 1) != 1) {
+        /* Inherits the lock at once; `release` ends it too. */
+        pid_t sharer = ignore_term == SHARE_WITH_A_CHILD ? fork() : 1;
+        if (sharer == -1) {
+            _exit(4);
+        }
+        if (sharer > 0 && write(ready[1], "r", 1) != 1) {
             _exit(3);
         }
         while (read(release[0], &c, 1) == -1 && errno == EINTR) {
@@ -613,6 +621,26 @@ status_while_a_process_holds_the_lock_is_0_with_its_pid(void **state)
 }
 
 static void
+status_names_the_lock_holder_not_the_pid_in_the_file(void **state)
+{
+    char pidfile[PATH_MAX];
+    struct holder h;
+    struct result r;
+    char *want;
+
+    (void)state;
+    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
+    h = start_holder(pidfile, 1, NULL, 0); /* the file says pid 1 */
+    r = cli("-c", core_config(), "status", NULL);
+    assert_int_equal(r.rc, 0);
+    want = format("feed-core is running (pid %ld)\n", (long)h.pid);
+    assert_string_equal(r.out, want);
+    stop_holder(&h);
+    free(want);
+    result_free(&r);
+}
+
+static void
 status_with_a_config_that_cannot_be_read_is_4(void **state)
 {
     char *want;
@@ -773,22 +801,33 @@ stop_cannot_signal_a_holder_that_wrote_no_pid(void **state)
 }
 
 static void
-stop_cannot_signal_a_pid_that_is_gone(void **state)
+stop_acts_on_the_lock_holder_not_the_pid_in_the_file(void **state)
 {
     char pidfile[PATH_MAX];
-    long gone = (long)dead_pid();
-    struct holder h;
+    struct holder innocent;
+    struct holder locker;
     struct result r;
     char *want;
+    int status;
 
     (void)state;
+    /* The file names an innocent process; another one holds the lock. */
+    snprintf(pidfile, sizeof pidfile, "%s/other.pid", scratch);
+    innocent = start_holder(pidfile, WRITE_OWN_PID, NULL, 0);
     snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
-    h = start_holder(pidfile, gone, NULL, 0);
+    locker = start_holder(pidfile, (long)innocent.pid, NULL, 0);
     r = cli("-c", core_config(), "stop", NULL);
-    assert_int_equal(r.rc, 1);
-    want = format("feed-core: cannot signal pid %ld: No such process\n", gone);
-    assert_string_equal(r.err, want);
-    stop_holder(&h);
+    status = stop_holder(&locker);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGTERM);
+    assert_int_equal(r.rc, 0);
+    want = format("stopping feed-core (pid %ld)\nfeed-core stopped\n",
+                  (long)locker.pid);
+    assert_string_equal(r.out, want);
+    assert_string_equal(r.err, "");
+    assert_int_equal(kill(innocent.pid, 0), 0);
+    status = stop_holder(&innocent);
+    assert_true(WIFEXITED(status));
     free(want);
     result_free(&r);
 }
@@ -827,26 +866,22 @@ static void
 stop_says_when_the_lock_outlives_the_killed_pid(void **state)
 {
     char pidfile[PATH_MAX];
-    struct holder named;
-    struct holder locker;
+    struct holder h;
     struct result r;
     char *want;
 
     (void)state;
-    /* The pidfile names one process while another holds the lock. */
-    snprintf(pidfile, sizeof pidfile, "%s/other.pid", scratch);
-    named = start_holder(pidfile, WRITE_OWN_PID, NULL, 1);
+    /* The holder forked a child that shares its lock, and ignores TERM. */
     snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
-    locker = start_holder(pidfile, (long)named.pid, NULL, 1);
+    h = start_holder(pidfile, WRITE_OWN_PID, NULL, SHARE_WITH_A_CHILD);
     r = cli("-c", config("[core]\npidfile = feed.pid\nstop_timeout = 1\n"),
             "stop", NULL);
     assert_int_equal(r.rc, 1);
     want = format("feed-core: pid %ld did not stop within 6 s: killed it\n"
                   "feed-core: pid %ld still holds %s\n",
-                  (long)named.pid, (long)named.pid, pidfile);
+                  (long)h.pid, (long)h.pid, pidfile);
     assert_string_equal(r.err, want);
-    assert_true(WIFSIGNALED(stop_holder(&named)));
-    assert_true(WIFEXITED(stop_holder(&locker)));
+    assert_true(WIFSIGNALED(stop_holder(&h)));
     assert_true(exists(pidfile));
     free(want);
     result_free(&r);
@@ -975,6 +1010,81 @@ check_as_root_requires_a_user(void **state)
 }
 
 static void
+check_and_start_refuse_a_pidfile_folder_others_can_write(void **state)
+{
+    const char *csv = csv_trade_or_skip();
+    const char *ini = pipeline_config(user_line(), csv, "");
+    const char *cmds[] = {"check", "start"};
+    char *want;
+
+    (void)state;
+    assert_int_equal(chmod(scratch, 0777), 0);
+    want = format("%s:2: [core] pidfile: folder %s is writable by others "
+                  "(mode 0777)\n", ini, scratch);
+    for (int i = 0; i < 2; i++) {
+        struct result r = cli("-c", ini, cmds[i], NULL);
+        assert_int_equal(r.rc, 1);
+        assert_string_equal(r.out, "");
+        assert_string_equal(r.err, want);
+        result_free(&r);
+    }
+    assert_false(exists(scratch_path("feed.pid")));
+    assert_int_equal(chmod(scratch, 0700), 0);
+    free(want);
+}
+
+static void
+start_while_a_daemon_is_running_says_so_and_starts_nothing(void **state)
+{
+    const char *csv = csv_trade_or_skip();
+    char pidfile[PATH_MAX];
+    struct holder h;
+    struct result r;
+    char *want;
+
+    (void)state;
+    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
+    h = start_holder(pidfile, WRITE_OWN_PID, NULL, 0);
+    r = cli("-c", pipeline_config(user_line(), csv, ""), "start", NULL);
+    assert_int_equal(r.rc, 0);
+    want = format("feed-core is already running (pid %ld)\n", (long)h.pid);
+    assert_string_equal(r.out, want);
+    assert_string_equal(r.err, "");
+    assert_true(WIFEXITED(stop_holder(&h)));
+    free(want);
+    result_free(&r);
+}
+
+static void
+start_waits_for_a_stopping_daemon_and_says_when_it_does_not_go(void **state)
+{
+    const char *csv = csv_trade_or_skip();
+    char pidfile[PATH_MAX];
+    struct holder h;
+    struct result r;
+    char *want;
+
+    (void)state;
+    /* It says it is stopping, and never goes: start gives up after 1+5 s. */
+    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
+    h = start_holder(pidfile, WRITE_OWN_PID, "stopping", 0);
+    want = format("%sstop_timeout = 1\n", user_line());
+    r = cli("-c", pipeline_config(want, csv, ""), "start", NULL);
+    free(want);
+    assert_int_equal(r.rc, 1);
+    want = format("feed-core (pid %ld) is stopping; waiting for it to exit\n",
+                  (long)h.pid);
+    assert_string_equal(r.out, want);
+    free(want);
+    want = format("feed-core: pid %ld is still stopping after 6 s; not "
+                  "started\n", (long)h.pid);
+    assert_string_equal(r.err, want);
+    assert_true(WIFEXITED(stop_holder(&h)));
+    free(want);
+    result_free(&r);
+}
+
+static void
 check_with_an_unreadable_config_is_1(void **state)
 {
     struct result r = cli("-c", scratch_path("none.ini"), "check", NULL);
@@ -1081,6 +1191,7 @@ main(void)
         T(status_without_a_pidfile_is_3),
         T(status_with_a_stale_pidfile_is_1),
         T(status_while_a_process_holds_the_lock_is_0_with_its_pid),
+        T(status_names_the_lock_holder_not_the_pid_in_the_file),
         T(status_with_a_config_that_cannot_be_read_is_4),
         T(status_with_a_bad_core_key_is_4),
         T(status_that_cannot_probe_the_pidfile_is_4),
@@ -1089,7 +1200,7 @@ main(void)
         T(stop_terminates_the_holder_and_removes_its_pidfile),
         T(stop_reports_a_daemon_that_gave_up_at_stop_timeout),
         T(stop_cannot_signal_a_holder_that_wrote_no_pid),
-        T(stop_cannot_signal_a_pid_that_is_gone),
+        T(stop_acts_on_the_lock_holder_not_the_pid_in_the_file),
         T(stop_kills_a_daemon_that_ignores_sigterm_past_stop_timeout),
         T(stop_says_when_the_lock_outlives_the_killed_pid),
         T(stop_with_a_config_that_cannot_be_read_is_1),
@@ -1097,6 +1208,9 @@ main(void)
         T(check_reports_an_unknown_key_of_a_stage_at_its_line),
         T(check_reports_every_mistake_at_once),
         T(check_as_root_requires_a_user),
+        T(check_and_start_refuse_a_pidfile_folder_others_can_write),
+        T(start_while_a_daemon_is_running_says_so_and_starts_nothing),
+        T(start_waits_for_a_stopping_daemon_and_says_when_it_does_not_go),
         T(check_with_an_unreadable_config_is_1),
         T(plugins_lists_the_plugin_dir_of_the_config),
         T(plugins_of_a_folder_of_good_plugins_returns_0),

@@ -488,7 +488,49 @@ a_line_longer_than_inih_allows_is_reported_and_one_that_fits_is_read(
     c = load_text(text);
     assert_int_equal(config_string(c, "core", key, NULL, &s), 0);
     assert_string_equal(s, "1");
-    assert_errors(c, at(3, "line is longer than 198 bytes"));
+    /* A key that long is no key feed-core knows: the line is named. */
+    assert_errors(c, at(3, "line is longer than 198 bytes, the most an INI "
+                           "line may hold"));
+    config_free(c);
+}
+
+static void
+a_long_password_is_refused_naming_the_key_but_never_the_value(void **state)
+{
+    char text[1024];
+    char secret[300];
+    struct config *c;
+
+    (void)state;
+    memset(secret, 's', sizeof secret - 1);
+    secret[sizeof secret - 1] = '\0';
+    snprintf(text, sizeof text, "[sink]\n  password = %s\n", secret);
+    c = load_text(text);
+    assert_errors(c, at(2, "[sink] password: line is longer than 198 bytes, "
+                           "the most an INI line may hold"));
+    assert_null(strstr(config_first_error(c), "sss"));
+    config_free(c);
+}
+
+static void
+a_long_line_without_a_key_is_refused_as_a_line(void **state)
+{
+    char text[1024];
+    char word[300];
+    struct config *c;
+
+    (void)state;
+    memset(word, 'w', sizeof word - 1);
+    word[sizeof word - 1] = '\0';
+    /* Before any section, and without '=': only the line can be named. */
+    snprintf(text, sizeof text, "%s=1\n[core]\n%s\n", word, word);
+    c = load_text(text);
+    snprintf(text, sizeof text, "%s%s",
+             at(1, "line is longer than 198 bytes, the most an INI line may "
+                   "hold"),
+             at(3, "line is longer than 198 bytes, the most an INI line may "
+                   "hold"));
+    assert_errors(c, text);
     config_free(c);
 }
 
@@ -932,6 +974,8 @@ main(void)
         T(a_line_with_an_empty_key_name_is_a_syntax_error),
         T(a_line_inih_refuses_is_a_syntax_error),
         T(a_line_longer_than_inih_allows_is_reported_and_one_that_fits_is_read),
+        T(a_long_password_is_refused_naming_the_key_but_never_the_value),
+        T(a_long_line_without_a_key_is_refused_as_a_line),
         T(every_error_is_reported_at_once_sorted_by_line),
         T(inline_comments_are_stripped_but_a_semicolon_inside_a_value_is_kept),
         T(an_indented_key_is_a_key_not_a_continuation_line),

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -602,6 +604,55 @@ a_write_error_is_logged_with_its_reason(void **state)
     free(capture_end(saved));
 }
 
+static void
+an_entry_that_does_not_fit_is_cut_back_and_the_reason_logged(void **state)
+{
+    struct rlimit before;
+    struct rlimit small;
+    struct stat st;
+    char big[1000] = {0};
+    char body[100];
+    char *text;
+    char *logged;
+    char *want;
+    int saved;
+
+    (void)state;
+    /* The limit holds for the captured log too: give it room. */
+    memset(body, 'b', sizeof body);
+    open_working("full.jsonl");
+    assert_int_equal(deadletter_write("room", NULL, big, sizeof big, 1), 0);
+    assert_int_equal(stat(path_in("full.jsonl"), &st), 0);
+    /* The file may grow by 20 more bytes: the entry fits half way. */
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &before), 0);
+    small.rlim_cur = (rlim_t)st.st_size + 20;
+    small.rlim_max = before.rlim_max;
+    saved = capture_begin();
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    assert_int_equal(deadletter_write("too big", NULL, body, sizeof body, 1), -1);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &before), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    /* Nothing of it stays; the next entry starts on a line of its own. */
+    text = slurp(path_in("full.jsonl"));
+    assert_int_equal(strlen(text), (size_t)st.st_size);
+    free(text);
+    assert_int_equal(deadletter_write("fits", NULL, "m", 1, 1), 0);
+    logged = capture_end(saved);
+    text = slurp(path_in("full.jsonl"));
+    assert_int_equal(count_lines(text), 3);
+    assert_non_null(strstr(text, "\"reason\":\"fits\",\"message\":\"m\"}\n"));
+    assert_null(strstr(text, "too big"));
+    free(text);
+    if (asprintf(&want, "]: error: cannot write dead_letter %s/full.jsonl: "
+                 "File too large\n", tmp) == -1) {
+        fail();
+    }
+    assert_non_null(strstr(logged, want));
+    free(want);
+    free(logged);
+}
+
 struct writer {
     int id;
     int count;
@@ -695,6 +746,7 @@ main(void)
         T(reopen_when_nothing_is_open_does_nothing),
         T(a_failed_open_says_why_and_keeps_the_file_in_use),
         T(writing_when_not_open_counts_and_logs_when_failures_start_and_end),
+        T(an_entry_that_does_not_fit_is_cut_back_and_the_reason_logged),
         T(a_write_error_is_logged_with_its_reason),
         T(concurrent_writers_never_interleave_their_lines),
 #undef T

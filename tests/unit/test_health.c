@@ -43,8 +43,8 @@ setup(void **state)
     char err[256];
 
     scratch_setup(state);
-    assert_int_equal(log_open(scratch_path("log"), FEED_LOG_INFO, err,
-                              sizeof err), 0);
+    assert_int_equal(
+        log_open(scratch_path("log"), FEED_LOG_INFO, err, sizeof err), 0);
     health_reset(3);
     health_source_bound(1);
     for (unsigned id = 1; id <= 3; id++) {
@@ -118,16 +118,16 @@ a_call_of_ten_seconds_is_a_stall_and_unhealthy(void **state)
 
     (void)state;
     health_call_begin(3, HEALTH_CALL_WRITE);
-    assert_int_equal(health_check(now + HEALTH_STALL_MS - 1000, why,
-                                  sizeof why), 0);
+    assert_int_equal(
+        health_check(now + HEALTH_STALL_MS - 1000, why, sizeof why), 0);
     assert_int_equal(health_stalled(now + HEALTH_STALL_MS - 1000), 0);
-    assert_int_equal(health_check(now + HEALTH_STALL_MS + 2000, why,
-                                  sizeof why), -1);
+    assert_int_equal(
+        health_check(now + HEALTH_STALL_MS + 2000, why, sizeof why), -1);
     assert_string_equal(why, "worker 3: sink write running for 12 s");
     assert_int_equal(health_stalled(now + HEALTH_STALL_MS + 2000), 1);
     health_call_end(3);
-    assert_int_equal(health_check(now + HEALTH_STALL_MS + 2000, why,
-                                  sizeof why), 0);
+    assert_int_equal(
+        health_check(now + HEALTH_STALL_MS + 2000, why, sizeof why), 0);
     assert_int_equal(health_stalled(now + HEALTH_STALL_MS + 2000), 0);
 }
 

@@ -313,27 +313,32 @@ the_listener_answers_metrics_healthz_and_404(void **state)
     m = metrics_open(spec, NULL, 10, err, sizeof err);
     assert_non_null(m);
     assert_int_equal(scrape_get(spec, "/healthz", &status, body, sizeof body,
-                                err, sizeof err), 0);
+                                err, sizeof err),
+                     0);
     assert_int_equal(status, 200);
     assert_string_equal(body, "ok\n");
     assert_int_equal(scrape_get(spec, "/metrics", &status, body, sizeof body,
-                                err, sizeof err), 0);
+                                err, sizeof err),
+                     0);
     assert_int_equal(status, 200);
     assert_true(scrape_value(body, "feed_workers_connected") == 1);
     assert_true(scrape_value(body, "feed_queue_max_records") == 10);
     assert_true(scrape_value(body, "feed_build_info{") == 1);
     assert_true(scrape_value(body, "feed_no_such_series") == -1);
-    assert_int_equal(scrape_get(spec, "/other", &status, body, sizeof body,
-                                err, sizeof err), 0);
+    assert_int_equal(
+        scrape_get(spec, "/other", &status, body, sizeof body, err, sizeof err),
+        0);
     assert_int_equal(status, 404);
     health_connected(1, 0);
     assert_int_equal(scrape_get(spec, "/healthz", &status, body, sizeof body,
-                                err, sizeof err), 0);
+                                err, sizeof err),
+                     0);
     assert_int_equal(status, 503);
     assert_string_equal(body, "1 of 1 workers not connected\n");
     metrics_close(m);
     assert_int_equal(scrape_get(spec, "/healthz", &status, body, sizeof body,
-                                err, sizeof err), SCRAPE_DOWN);
+                                err, sizeof err),
+                     SCRAPE_DOWN);
 }
 
 static void
@@ -349,8 +354,10 @@ a_port_in_use_fails_with_the_reason(void **state)
     m = metrics_open(spec, NULL, 10, err, sizeof err);
     assert_non_null(m);
     assert_null(metrics_open(spec, NULL, 10, err, sizeof err));
-    snprintf(want, sizeof want, "metrics %s: cannot bind: Address already "
-             "in use", spec);
+    snprintf(want, sizeof want,
+             "metrics %s: cannot bind: Address already "
+             "in use",
+             spec);
     assert_string_equal(err, want);
     metrics_close(m);
     metrics_close(NULL);
@@ -367,8 +374,10 @@ an_unreachable_listener_is_reported_as_down(void **state)
     (void)state;
     snprintf(spec, sizeof spec, "127.0.0.1:%u", free_port());
     assert_int_equal(scrape_print(spec, out, err, sizeof err), SCRAPE_DOWN);
-    snprintf(want, sizeof want, "nothing listens on %s: feed-core is not "
-             "running (or [core] metrics changed since it started)", spec);
+    snprintf(want, sizeof want,
+             "nothing listens on %s: feed-core is not "
+             "running (or [core] metrics changed since it started)",
+             spec);
     assert_string_equal(err, want);
     fclose(out);
 }
@@ -432,7 +441,8 @@ an_answer_that_is_not_http_is_refused(void **state)
 
     (void)state;
     assert_int_equal(scrape_get(spec, "/metrics", &status, body, sizeof body,
-                                err, sizeof err), -1);
+                                err, sizeof err),
+                     -1);
     snprintf(want, sizeof want, "%s did not answer in HTTP", spec);
     assert_string_equal(err, want);
     pthread_join(t, NULL);
@@ -447,8 +457,8 @@ stats_refuses_metrics_that_are_not_200(void **state)
     char want[128];
     char err[256] = "";
     FILE *out = tmpfile();
-    pthread_t t = fake_start(&f, "HTTP/1.0 500 Oops\r\n\r\noops\n", 2,
-                             spec, sizeof spec);
+    pthread_t t =
+        fake_start(&f, "HTTP/1.0 500 Oops\r\n\r\noops\n", 2, spec, sizeof spec);
 
     (void)state;
     assert_int_equal(scrape_print(spec, out, err, sizeof err), -1);
@@ -487,10 +497,13 @@ stats_prints_the_figures_as_a_table(void **state)
     got[n] = '\0';
     fclose(out);
     /* /healthz got the same page: not "ok", so unhealthy, with its line. */
-    snprintf(want, sizeof want, "feed-core 9.8.7 at %s: unhealthy: # HELP "
-             "feed_build_info The running feed-core's version.\n", spec);
+    snprintf(want, sizeof want,
+             "feed-core 9.8.7 at %s: unhealthy: # HELP "
+             "feed_build_info The running feed-core's version.\n",
+             spec);
     assert_memory_equal(got, want, strlen(want));
-    assert_string_equal(got + strlen(want),
+    assert_string_equal(
+        got + strlen(want),
         "messages received    11\n"
         "messages accepted    7\n"
         "messages rejected    4\n"

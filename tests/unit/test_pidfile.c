@@ -5,7 +5,8 @@
  * test acquires the pidfile, says so on a pipe, and keeps the lock until
  * the test closes its end of another pipe (or kills it). Cases that need
  * an unprivileged process run in a child that becomes `nobody` when the
- * test runs as root.
+ * test runs as root. The holder that `stop` and `status` name is the one
+ * the kernel reports, never the pid written in the file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -322,7 +324,31 @@ writing_through_a_closed_descriptor_fails_with_the_reason(void **state)
     assert_true(fd >= 0);
     close(fd);
     assert_int_equal(pidfile_write(fd, 1, NULL, err, sizeof err), -1);
-    assert_string_equal(err, "cannot write pidfile: Bad file descriptor");
+    assert_string_equal(err, "cannot lock pidfile: Bad file descriptor");
+}
+
+static void
+a_write_that_fails_is_reported_with_the_reason(void **state)
+{
+    char err[FEED_ERR_MAX] = "";
+    long holder;
+    const char *path = scratch_path("feed.pid");
+    int fd = pidfile_acquire(path, &holder, err, sizeof err);
+    struct rlimit before;
+    struct rlimit none = {0, 0};
+
+    (void)state;
+    assert_true(fd >= 0);
+    /* No byte may be written: the write fails with EFBIG. */
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &before), 0);
+    none.rlim_max = before.rlim_max;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &none), 0);
+    assert_int_equal(pidfile_write(fd, 1, NULL, err, sizeof err), -1);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &before), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    assert_string_equal(err, "cannot write pidfile: File too large");
+    pidfile_release(fd, path);
 }
 
 static void
@@ -429,6 +455,247 @@ pidfile_probe_sees_the_lock_of_this_very_process(void **state)
     assert_int_equal(pidfile_probe(path, &pid, &there, err, sizeof err), 1);
     assert_int_equal(pid, getpid());
     pidfile_release(fd, path);
+}
+
+static void
+the_pid_written_in_the_file_is_not_believed(void **state)
+{
+    char err[FEED_ERR_MAX] = "";
+    const char *path = scratch_path("feed.pid");
+    long pid = -1;
+    long holder = -1;
+    int there = -1;
+    struct holder h = start_holder(path, 1, NULL);
+
+    (void)state;
+    /* Anyone who could write the file would aim `stop` at pid 1. */
+    write_file(path, "1\n");
+    assert_int_equal(pidfile_probe(path, &pid, &there, err, sizeof err), 1);
+    assert_int_equal(pid, h.pid);
+    assert_int_equal(pidfile_acquire(path, &holder, err, sizeof err),
+                     PIDFILE_HELD);
+    assert_int_equal(holder, h.pid);
+    stop_holder(&h);
+}
+
+static void
+a_holder_that_has_not_claimed_the_lock_is_pid_0_whatever_the_file_says(
+    void **state)
+{
+    char err[FEED_ERR_MAX] = "";
+    const char *path = scratch_path("feed.pid");
+    long pid = -1;
+    int there = -1;
+    struct holder h = start_holder(path, 0, NULL);
+
+    (void)state;
+    write_file(path, "1\n");
+    assert_int_equal(pidfile_probe(path, &pid, &there, err, sizeof err), 1);
+    assert_int_equal(pid, 0);
+    stop_holder(&h);
+}
+
+/*
+ * As `start` does: acquire, fork, and let the forked process claim the
+ * lock and write its pid; the first process exits. Returns the forked
+ * process's pid; it holds the lock until `release` reaches EOF.
+ */
+static pid_t
+start_forked_holder(const char *path, int *release_out)
+{
+    int ready[2];
+    int release[2];
+    pid_t first;
+    pid_t daemon = 0;
+    int status;
+
+    assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(release, O_CLOEXEC), 0);
+    first = fork();
+    assert_int_not_equal(first, -1);
+    if (first == 0) {
+        char err[FEED_ERR_MAX];
+        long other;
+        int fd = pidfile_acquire(path, &other, err, sizeof err);
+        pid_t pid;
+        char c;
+
+        close(release[1]);
+        if (fd < 0 || (pid = fork()) == -1) {
+            _exit(1);
+        }
+        if (pid > 0) {
+            _exit(0); /* its copy of the lock goes; the child's stays */
+        }
+        pid = getpid();
+        if (pidfile_write(fd, (long)pid, NULL, err, sizeof err) == -1 ||
+            write(ready[1], &pid, sizeof pid) != (ssize_t)sizeof pid) {
+            _exit(2);
+        }
+        while (read(release[0], &c, 1) == -1 && errno == EINTR) {
+        }
+        _exit(0);
+    }
+    close(ready[1]);
+    close(release[0]);
+    assert_int_equal(waitpid(first, &status, 0), first);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(read(ready[0], &daemon, sizeof daemon),
+                     (ssize_t)sizeof daemon);
+    close(ready[0]);
+    *release_out = release[1];
+    return daemon;
+}
+
+static void
+the_lock_goes_with_the_forked_process_that_claims_it(void **state)
+{
+    char err[FEED_ERR_MAX] = "";
+    const char *path = scratch_path("feed.pid");
+    long pid = -1;
+    int there = -1;
+    int release;
+    pid_t daemon = start_forked_holder(path, &release);
+
+    (void)state;
+    assert_int_equal(pidfile_probe(path, &pid, &there, err, sizeof err), 1);
+    assert_int_equal(pid, daemon);
+    close(release); /* not our child: poll until it has let go */
+    for (int i = 0; i < 500 && pidfile_probe(path, &pid, &there, err,
+                                             sizeof err) != 0; i++) {
+        usleep(20 * 1000);
+    }
+    assert_int_equal(pidfile_probe(path, &pid, &there, err, sizeof err), 0);
+}
+
+static void
+a_read_lock_of_another_process_is_reported_not_taken_for_a_daemon(
+    void **state)
+{
+    char err[FEED_ERR_MAX] = "";
+    char want[PATH_MAX + 100];
+    const char *path = scratch_path("feed.pid");
+    struct flock l = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_len = 0};
+    long holder;
+    long pid;
+    int there;
+    int fd;
+
+    (void)state;
+    write_file(path, "1\n");
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(fcntl(fd, F_OFD_SETLK, &l), 0);
+    snprintf(want, sizeof want,
+             "cannot lock pidfile %s: another process holds a read lock on "
+             "it", path);
+    assert_int_equal(pidfile_acquire(path, &holder, err, sizeof err), -1);
+    assert_string_equal(err, want);
+    err[0] = '\0';
+    assert_int_equal(pidfile_probe(path, &pid, &there, err, sizeof err), -1);
+    assert_string_equal(err, want);
+    close(fd);
+}
+
+static void
+a_fifo_in_place_of_the_pidfile_is_refused_without_blocking(void **state)
+{
+    char err[FEED_ERR_MAX] = "";
+    char want[PATH_MAX + 100];
+    const char *path = scratch_path("feed.pid");
+    long holder;
+    long pid;
+    int there;
+    char note[16];
+
+    (void)state;
+    assert_int_equal(mkfifo(path, 0644), 0);
+    snprintf(want, sizeof want, "cannot open pidfile %s: not a regular file",
+             path);
+    assert_int_equal(pidfile_acquire(path, &holder, err, sizeof err), -1);
+    assert_string_equal(err, want);
+    err[0] = '\0';
+    assert_int_equal(pidfile_probe(path, &pid, &there, err, sizeof err), -1);
+    assert_string_equal(err, want);
+    assert_string_equal(pidfile_note(path, note, sizeof note), "");
+}
+
+/* pidfile_check_dir() of scratch/DIR/feed.pid for `owner`; its err. */
+static const char *
+check_dir(const char *dir, uid_t owner, int want_rc)
+{
+    static char err[FEED_ERR_MAX];
+    char path[PATH_MAX];
+
+    err[0] = '\0';
+    snprintf(path, sizeof path, "%s/%s/feed.pid", scratch, dir);
+    assert_int_equal(pidfile_check_dir(path, owner, err, sizeof err),
+                     want_rc);
+    return err;
+}
+
+static void
+a_pidfile_folder_only_root_and_the_run_user_can_write_passes(void **state)
+{
+    struct passwd *pw = getpwnam("nobody");
+
+    (void)state;
+    assert_int_equal(mkdir(scratch_path("run"), 0755), 0);
+    assert_string_equal(check_dir("run", geteuid(), 0), "");
+    assert_string_equal(check_dir("run", 12345, 0), "");
+    /* A folder start will create is not refused. */
+    assert_string_equal(check_dir("none", 12345, 0), "");
+    if (geteuid() == 0 && pw != NULL) {
+        assert_int_equal(chown(scratch_path("run"), pw->pw_uid, 0), 0);
+        assert_string_equal(check_dir("run", pw->pw_uid, 0), "");
+    }
+}
+
+static void
+a_pidfile_folder_others_or_its_group_can_write_is_refused(void **state)
+{
+    char want[PATH_MAX + 100];
+
+    (void)state;
+    assert_int_equal(mkdir(scratch_path("open"), 0755), 0);
+    assert_int_equal(chmod(scratch_path("open"), 01777), 0);
+    snprintf(want, sizeof want,
+             "folder %s/open is writable by others (mode 1777)", scratch);
+    assert_string_equal(check_dir("open", geteuid(), -1), want);
+    assert_int_equal(chmod(scratch_path("open"), 0775), 0);
+    snprintf(want, sizeof want,
+             "folder %s/open is writable by its group (mode 0775)", scratch);
+    assert_string_equal(check_dir("open", geteuid(), -1), want);
+}
+
+static void
+a_pidfile_folder_owned_by_another_user_is_refused(void **state)
+{
+    char want[PATH_MAX + 100];
+    struct passwd *pw = getpwnam("nobody");
+
+    (void)state;
+    if (geteuid() != 0 || pw == NULL) {
+        skip();
+    }
+    assert_int_equal(mkdir(scratch_path("theirs"), 0755), 0);
+    assert_int_equal(chown(scratch_path("theirs"), pw->pw_uid, 0), 0);
+    snprintf(want, sizeof want,
+             "folder %s/theirs is owned by uid %ld, not by root or the user "
+             "feed-core runs as", scratch, (long)pw->pw_uid);
+    assert_string_equal(check_dir("theirs", 0, -1), want);
+}
+
+static void
+a_pidfile_folder_that_cannot_be_looked_at_is_refused(void **state)
+{
+    char want[PATH_MAX + 100];
+
+    (void)state;
+    write_file(scratch_path("file"), "");
+    snprintf(want, sizeof want,
+             "cannot check folder %s/file/run: Not a directory", scratch);
+    assert_string_equal(check_dir("file/run", 0, -1), want);
 }
 
 static void
@@ -700,6 +967,16 @@ main(void)
         T(a_holder_that_has_not_written_its_pid_yet_is_reported_as_pid_0),
         T(pidfile_probe_tells_running_from_dead_from_absent),
         T(pidfile_probe_sees_the_lock_of_this_very_process),
+        T(a_write_that_fails_is_reported_with_the_reason),
+        T(the_pid_written_in_the_file_is_not_believed),
+        T(a_holder_that_has_not_claimed_the_lock_is_pid_0_whatever_the_file_says),
+        T(the_lock_goes_with_the_forked_process_that_claims_it),
+        T(a_read_lock_of_another_process_is_reported_not_taken_for_a_daemon),
+        T(a_fifo_in_place_of_the_pidfile_is_refused_without_blocking),
+        T(a_pidfile_folder_only_root_and_the_run_user_can_write_passes),
+        T(a_pidfile_folder_others_or_its_group_can_write_is_refused),
+        T(a_pidfile_folder_owned_by_another_user_is_refused),
+        T(a_pidfile_folder_that_cannot_be_looked_at_is_refused),
         T(a_symlink_is_never_followed),
         T(a_pidfile_in_a_missing_folder_cannot_be_acquired),
         T(a_pidfile_that_cannot_be_read_cannot_be_probed),

@@ -181,6 +181,34 @@ a_missing_file_is_refused_naming_the_path(void **state)
 }
 
 static void
+a_fifo_is_refused_at_once_instead_of_blocking_dlopen(void **state)
+{
+    char want[PATH_MAX * 2];
+
+    (void)state;
+    /* dlopen() would wait for a writer forever: the test would time out. */
+    assert_int_equal(mkfifo(scratch_path("fifo.so"), 0644), 0);
+    snprintf(want, sizeof want, "plugin fifo: %s/fifo.so is not a regular "
+             "file", scratch);
+    assert_refused("fifo", scratch, FEED_KIND_SINK, want);
+    snprintf(want, sizeof want, "plugin ./fifo.so: %s/./fifo.so is not a "
+             "regular file", scratch);
+    assert_refused("./fifo.so", plugins, FEED_KIND_SINK, want);
+}
+
+static void
+a_folder_is_not_a_plugin(void **state)
+{
+    char want[PATH_MAX * 2];
+
+    (void)state;
+    assert_int_equal(mkdir(scratch_path("dir.so"), 0755), 0);
+    snprintf(want, sizeof want, "plugin dir: %s/dir.so is not a regular "
+             "file", scratch);
+    assert_refused("dir", scratch, FEED_KIND_SINK, want);
+}
+
+static void
 a_file_that_is_not_elf_cannot_be_loaded(void **state)
 {
     char want[PATH_MAX * 2];
@@ -444,6 +472,8 @@ main(void)
         T(a_spec_with_a_slash_is_a_path_resolved_against_base),
         T(plugin_unload_takes_a_plugin_that_never_loaded),
         T(a_missing_file_is_refused_naming_the_path),
+        T(a_fifo_is_refused_at_once_instead_of_blocking_dlopen),
+        T(a_folder_is_not_a_plugin),
         T(a_file_that_is_not_elf_cannot_be_loaded),
         T(a_shared_object_without_the_symbol_is_not_a_plugin),
         T(a_plugin_built_for_another_abi_names_both_numbers),
