@@ -202,10 +202,10 @@ committed_on() {
     [ -n "$n" ] && [ "$n" -gt 0 ]
 }
 
-# Two loads of 8 clients, one listing A first and one B first: each client
-# starts with the first endpoint of its list, whatever its library does
-# (stay with the one that answered, or take them in turn), so both
-# instances get work. Their tickets never meet (bases 10^6 and 10^9).
+# 16 clients in two loads of 8, one listing A first and one B first, so
+# both instances get work whichever endpoint of its list a client starts
+# with; a client stays with an endpoint while it answers and moves on after
+# a timeout. The loads' tickets never meet (bases 10^6 and 10^9).
 load_start=$(now_ms)
 LOADS=()
 for i in 1 2; do
