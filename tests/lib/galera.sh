@@ -4,7 +4,8 @@
 # Owns three mariadbd processes per sourcing shell, all on 127.0.0.1: their
 # datadirs, sockets, error logs and ports (SQL, group communication, IST and
 # SST receipt) live under the folder given to galera_start. They never read
-# the system's configuration (--no-defaults) and never touch the system's
+# the system's configuration (each names a defaults file of its own, which
+# also keeps the SST scripts off /etc/mysql) and never touch the system's
 # server. Deciding what to test (and what to kill) is the caller's.
 #
 #   galera_start DIR    node 1 bootstraps a new cluster in DIR/n1 (a datadir
@@ -12,7 +13,9 @@
 #                       database `example`, the users 'www'@'localhost' and
 #                       'www'@'127.0.0.1' (password qwer123) and conf/fee.sql;
 #                       nodes 2 and 3 join it by SST (mariabackup); returns
-#                       once all three are Synced in a cluster of 3
+#                       once all three are Synced in a cluster of 3 (about
+#                       25 s: the SST script waits 10 s before each
+#                       transfer)
 #   galera_kill9 N      SIGKILL node N, wait, reap (a crash)
 #   galera_stop         SIGTERM every node still running (SIGKILL after
 #                       30 s), wait, reap; does nothing when none runs
@@ -29,7 +32,7 @@
 #
 # Failure detection is quick on purpose: evs.suspect_timeout = PT3S (Galera's
 # default is PT5S), so a killed node is evicted, and commits on the
-# survivors resume, about 3 s after the kill. docs/scaling.md quotes
+# survivors resume, about 4 s after the kill. docs/scaling.md quotes
 # figures measured with this setting.
 
 # The helpers shared with the single server: finding programs, process
@@ -58,7 +61,8 @@ _galera_err() {
 _galera_ports() {
     local n=$1 taken port v
 
-    taken=" ${GALERA_PORT[*]:-} ${_GALERA_GCOMM[*]:-} ${_GALERA_IST[*]:-} ${_GALERA_SST[*]:-} "
+    taken=" ${GALERA_PORT[*]:-} ${_GALERA_GCOMM[*]:-} "
+    taken+="${_GALERA_IST[*]:-} ${_GALERA_SST[*]:-} "
     for v in GALERA_PORT _GALERA_GCOMM _GALERA_IST _GALERA_SST; do
         port=$(_mariadb_free_port) || return 1
         while [[ "$taken" == *" $port "* ]]; do
@@ -84,17 +88,24 @@ _galera_provider_options() {
 
 # _galera_cluster_address: every node's group communication port.
 _galera_cluster_address() {
-    echo "gcomm://127.0.0.1:${_GALERA_GCOMM[1]},127.0.0.1:${_GALERA_GCOMM[2]},127.0.0.1:${_GALERA_GCOMM[3]}"
+    local n sep="" address="gcomm://"
+    for n in 1 2 3; do
+        address+="${sep}127.0.0.1:${_GALERA_GCOMM[$n]}"
+        sep=,
+    done
+    echo "$address"
 }
 
 _galera_admin() {
-    mariadb-admin --no-defaults --protocol=socket --socket="${GALERA_SOCKET[$1]}" \
-        --user=root --connect-timeout=2 "${@:2}"
+    mariadb-admin --no-defaults --protocol=socket \
+        --socket="${GALERA_SOCKET[$1]}" --user=root --connect-timeout=2 \
+        "${@:2}"
 }
 
 # _galera_launch N EXTRA...: starts node N and waits until it answers and
-# is ready for writes (for a joiner, once its SST is over). Returns 0 when up, 2 when a port was
-# taken, 1 on any other failure (the reason is on stderr).
+# is ready for writes (for a joiner, once its SST is over). Returns 0 when
+# up, 2 when a port was taken, 1 on any other failure (the reason is on
+# stderr).
 _galera_launch() {
     local n=$1 mariadbd dir=$GALERA_DIR/n$1 log offset deadline news
     local user=()
@@ -197,7 +208,11 @@ _galera_start_node() {
         rm -rf "$dir/data"
         cp -a "$tpl" "$dir/data" || return 1
         rm -f "$dir/data/.version"
-        _galera_ports "$n" || return 1
+        # Ports picked before (a joiner's, named in the others' cluster
+        # address) are kept, unless one of them was taken.
+        if [ "$attempt" -gt 1 ] || [ -z "${GALERA_PORT[n]:-}" ]; then
+            _galera_ports "$n" || return 1
+        fi
         rc=0
         _galera_launch "$n" "$@" || rc=$?
         [ "$rc" -ne 2 ] && break
@@ -257,6 +272,8 @@ galera_start() {
     done
     mkdir -p "$dir" || return 1
     GALERA_DIR=$(cd "$dir" && pwd)
+    GALERA_PORT=() GALERA_PID=() GALERA_SOCKET=()
+    _GALERA_GCOMM=() _GALERA_IST=() _GALERA_SST=()
     if [ ! -r "$_GALERA_PROVIDER" ]; then
         _galera_err "no Galera provider at $_GALERA_PROVIDER (Debian: apt-get install galera-4)"
         return 1
