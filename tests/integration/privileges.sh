@@ -9,8 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "# SKIP: privileges.sh needs root"
-    exit 77
+    skip_all "privileges.sh needs root"
 fi
 
 NOBODY_UID=$(id -u nobody)

@@ -630,7 +630,8 @@ an_entry_that_does_not_fit_is_cut_back_and_the_reason_logged(void **state)
     small.rlim_max = before.rlim_max;
     saved = capture_begin();
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
-    assert_int_equal(deadletter_write("too big", NULL, body, sizeof body, 1), -1);
+    assert_int_equal(deadletter_write("too big", NULL, body, sizeof body, 1),
+                     -1);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &before), 0);
     signal(SIGXFSZ, SIG_DFL);
     /* Nothing of it stays; the next entry starts on a line of its own. */
