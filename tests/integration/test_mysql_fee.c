@@ -1633,7 +1633,7 @@ sql2(const char *text)
 static unsigned long long
 sql2_number(const char *query)
 {
-    MYSQL_RES *res;
+    MYSQL_RES *res = NULL;
     MYSQL_ROW row;
     unsigned long long n;
 
@@ -1651,7 +1651,7 @@ sql2_number(const char *query)
 static const char *
 ready2(char *buf, size_t len)
 {
-    MYSQL_RES *res;
+    MYSQL_RES *res = NULL;
     MYSQL_ROW row;
 
     if (mysql_query(second_admin(), "SHOW STATUS LIKE 'wsrep_ready'") != 0 ||
