@@ -78,26 +78,6 @@ exists(const char *path)
     return lstat(path, &st) == 0;
 }
 
-/* Heap copy of a file's contents ("" when missing). */
-static char *
-slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    int c;
-
-    assert_non_null(m);
-    while (f != NULL && (c = fgetc(f)) != EOF) {
-        fputc(c, m);
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
-    assert_int_equal(fclose(m), 0);
-    return text;
-}
 
 static char *FEED_PRINTF(1, 2) format(const char *fmt, ...)
 {
@@ -181,8 +161,8 @@ cli(const char *arg, ...)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     r.rc = WEXITSTATUS(status);
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
+    r.out = scratch_slurp(out_path);
+    r.err = scratch_slurp(err_path);
     return r;
 }
 
@@ -1440,7 +1420,7 @@ static void
 keygen_never_overwrites_a_key(void **state)
 {
     struct result r = cli("keygen", "a", scratch, NULL);
-    char *first = slurp(scratch_path("a.key_secret"));
+    char *first = scratch_slurp(scratch_path("a.key_secret"));
     char *want = format("feed-core: cannot create %s/a.key_secret: File "
                         "exists\n", scratch);
     char *again;
@@ -1452,7 +1432,7 @@ keygen_never_overwrites_a_key(void **state)
     assert_int_equal(r.rc, 1);
     assert_string_equal(r.out, "");
     assert_string_equal(r.err, want);
-    again = slurp(scratch_path("a.key_secret"));
+    again = scratch_slurp(scratch_path("a.key_secret"));
     assert_string_equal(again, first);
     free(again);
     free(first);
