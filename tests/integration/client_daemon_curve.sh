@@ -7,10 +7,6 @@
 # no reply, and book nothing. The sink is the test sink.
 . "$(dirname "$0")/lib.sh"
 
-ROOT_USER=""
-if [ "$(id -u)" -eq 0 ]; then
-    ROOT_USER="user = root"
-fi
 PY=/usr/bin/python3
 EXAMPLE=$SRC_ROOT/docs/examples/feed_client.py
 K=$T/a/keys

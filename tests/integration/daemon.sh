@@ -5,11 +5,6 @@
 # about the daemon, not the database.
 . "$(dirname "$0")/lib.sh"
 
-ROOT_USER=""
-if [ "$(id -u)" -eq 0 ]; then
-    ROOT_USER="user = root"
-fi
-
 # write_ini FILE PORT [EXTRA [CORE]]: a config with the test sink. EXTRA
 # lines go into [sink], CORE lines into [core].
 write_ini() {

@@ -9,11 +9,6 @@
 # The sink is tests/plugins/test_sink.so: no database is needed.
 . "$(dirname "$0")/lib.sh"
 
-ROOT_USER=""
-if [ "$(id -u)" -eq 0 ]; then
-    ROOT_USER="user = root"
-fi
-
 # write_ini FILE PORT [SINK-EXTRA [CORE-EXTRA]]: a config with the test sink.
 write_ini() {
     mkdir -p "$(dirname "$1")"

@@ -14,6 +14,12 @@ chmod 755 "$T"
 FAILS=0
 PASSES=0
 STARTED_INIS=()
+# The [core] line a test's INI needs to run as whoever runs the test: as
+# root, `user` must be written out.
+ROOT_USER=""
+if [ "$(id -u)" -eq 0 ]; then
+    ROOT_USER="user = root"
+fi
 
 note() { diag "$*"; }
 
@@ -98,6 +104,17 @@ start_daemon() {
     shift
     STARTED_INIS+=("$ini")
     "$FEED_CORE" -c "$ini" "$@" start
+}
+
+# start_ok WHAT INI: starts the daemon of INI (with $START_WITH, default
+# start_daemon) as one assertion; start's output is shown when it fails.
+start_ok() {
+    local out rc
+    out=$("${START_WITH:-start_daemon}" "$2" 2>&1)
+    rc=$?
+    expect_eq "$1" "$rc" 0
+    [ "$rc" -eq 0 ] || note "$out"
+    return "$rc"
 }
 
 # daemon_pid INI: the pid in the INI's pidfile (empty when none).

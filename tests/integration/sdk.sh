@@ -10,11 +10,6 @@
 # systemd-analyze verify.
 . "$(dirname "$0")/lib.sh"
 
-ROOT_USER=""
-if [ "$(id -u)" -eq 0 ]; then
-    ROOT_USER="user = root"
-fi
-
 # --- meson install into a DESTDIR -----------------------------------------
 DEST=$T/root
 meson install -C "$BUILD_ROOT" --no-rebuild --destdir "$DEST" \
