@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "health.h"
 #include "log.h"
 #include "stats.h"
 
@@ -183,6 +184,13 @@ count(const struct feed_host *h, enum feed_count what, uint64_t n)
     }
 }
 
+static void
+server(const struct feed_host *h, const char *name)
+{
+    (void)h;
+    health_server(name);
+}
+
 static const struct feed_host host_template = {
     .abi = FEED_ABI_MAJOR,
     .size = sizeof(struct feed_host),
@@ -197,6 +205,7 @@ static const struct feed_host host_template = {
     .field = field,
     .schema = schema,
     .count = count,
+    .server = server,
 };
 
 void

@@ -417,6 +417,7 @@ worker_main(void *arg)
     struct worker *w = arg;
     struct pipeline *pl = w->pl;
 
+    health_bind_worker(w->id);
     if (connect_first(w) == -1) {
         return NULL;
     }

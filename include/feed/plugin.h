@@ -346,6 +346,15 @@ struct feed_host {
     /* Adds n to one of the core's counters (enum feed_count). */
     void (*count)(const struct feed_host *h, enum feed_count what,
                   uint64_t n);
+
+    /*
+     * For sinks, on the instance's worker thread (open() or later): names
+     * the server this instance is connected to now ("db1:3306"); the core
+     * shows it in stall warnings and on /healthz. `name` must stay valid
+     * until unconfigure() (a string of the configuration). The core forgets
+     * it when the instance is closed.
+     */
+    void (*server)(const struct feed_host *h, const char *name);
 };
 
 /*

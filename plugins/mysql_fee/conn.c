@@ -312,6 +312,9 @@ open_at(const struct feed_host *host, const struct fconf *c, size_t at,
         goto fail;
     }
     s->bulk = bulk_supported(s->db);
+    if (FEED_HOST_HAS(host, server)) {
+        host->server(host, c->hosts[at].where);
+    }
     host->log(host, FEED_LOG_INFO,
               "connected to %s version=%s thread=%lu bulk=%s",
               c->hosts[at].where, mysql_get_server_info(s->db),
