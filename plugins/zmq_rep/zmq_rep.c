@@ -602,15 +602,20 @@ zmq_rep_run(const struct feed_host *host, void *state)
             return -1;
         }
         gate_serve(s->gate, items + 2);
-        if (items[1].revents & ZMQ_POLLIN) {
-            h->drain(h);
-        }
+        /*
+         * Read what is waiting before answering: requests that arrived
+         * while the last batch committed join the queue now, so the next
+         * batch holds them instead of missing them by one commit.
+         */
         if (reading && (items[0].revents & ZMQ_POLLIN)) {
             for (int i = 0; i < READ_BURST && h->accepting(h); i++) {
                 if (!read_request(h, s)) {
                     break;
                 }
             }
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            h->drain(h);
         }
     }
     return 0;
