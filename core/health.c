@@ -29,7 +29,7 @@ struct slot {
     atomic_int call;                            /* enum health_call */
     atomic_int connected;
     _Atomic(const char *) server; /* the worker's, NULL: not named */
-    uint64_t warned_ms; /* the main thread's: last stall warning */
+    uint64_t warned_ms;           /* the main thread's: last stall warning */
 };
 
 static struct slot slots[HEALTH_MAX_WORKERS];
@@ -215,8 +215,8 @@ health_check(uint64_t now_ms, char *why, size_t len)
             int call =
                 atomic_load_explicit(&slots[i].call, memory_order_relaxed);
             char on[96];
-            snprintf(why, len, "worker %u: sink %s running for %llu s%s",
-                     i + 1, call_names[call], (unsigned long long)ms / 1000,
+            snprintf(why, len, "worker %u: sink %s running for %llu s%s", i + 1,
+                     call_names[call], (unsigned long long)ms / 1000,
                      on_server(i, on, sizeof on));
             return -1;
         }

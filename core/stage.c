@@ -74,8 +74,8 @@ conf_bool(const struct feed_host *h, const char *key, int def, int *out)
 }
 
 static int
-conf_enum(const struct feed_host *h, const char *key,
-          const char *const *names, int def, int *out)
+conf_enum(const struct feed_host *h, const char *key, const char *const *names,
+          int def, int *out)
 {
     struct config *c = config_of(h);
 
@@ -104,8 +104,8 @@ conf_error(const struct feed_host *h, const char *key, const char *fmt, ...)
 }
 
 static void
-host_log(const struct feed_host *h, enum feed_log_level level,
-         const char *fmt, ...)
+host_log(const struct feed_host *h, enum feed_log_level level, const char *fmt,
+         ...)
 {
     va_list ap;
 
@@ -152,16 +152,20 @@ field(const struct feed_host *h, const char *name, enum feed_type type)
             continue;
         }
         if (schema->fields[i].type != type) {
-            conf_error(h, "plugin", "plugin %s needs field \"%s\" as %s, "
-                       "parser %s gives %s", stage_name(s), name,
-                       type_name(type), stage_name(s->parser),
+            conf_error(h, "plugin",
+                       "plugin %s needs field \"%s\" as %s, "
+                       "parser %s gives %s",
+                       stage_name(s), name, type_name(type),
+                       stage_name(s->parser),
                        type_name(schema->fields[i].type));
             return -1;
         }
         return (int)i;
     }
-    conf_error(h, "plugin", "plugin %s needs field \"%s\", parser %s has "
-               "no such field", stage_name(s), name, stage_name(s->parser));
+    conf_error(h, "plugin",
+               "plugin %s needs field \"%s\", parser %s has "
+               "no such field",
+               stage_name(s), name, stage_name(s->parser));
     return -1;
 }
 
@@ -209,8 +213,7 @@ static const struct feed_host host_template = {
 };
 
 void
-stage_init(struct stage *s, const char *section,
-           const struct feed_plugin *desc)
+stage_init(struct stage *s, const char *section, const struct feed_plugin *desc)
 {
     memset(s, 0, sizeof *s);
     s->section = section;

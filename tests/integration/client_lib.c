@@ -46,7 +46,6 @@ static char dead_ep[64];  /* nobody listens */
 static pid_t echo_pids[2];
 static char daemon_ep[64]; /* client_lib daemon ENDPOINT */
 
-
 /* Starts feed_send_echo on a free port, answering reply (NULL: TRUE). */
 static pid_t
 start_echo(char *ep, size_t eplen, const char *reply)
@@ -65,7 +64,8 @@ static int
 start_servers(void **state)
 {
     (void)state;
-    snprintf(dead_ep, sizeof dead_ep, "tcp://127.0.0.1:%d", scratch_free_port());
+    snprintf(dead_ep, sizeof dead_ep, "tcp://127.0.0.1:%d",
+             scratch_free_port());
     echo_pids[0] = start_echo(echo_ep, sizeof echo_ep, NULL);
     echo_pids[1] = start_echo(other_ep, sizeof other_ep, "maybe");
     return 0;
@@ -658,7 +658,8 @@ main(int argc, char **argv)
     }
     if (argc == 3 && strcmp(argv[1], "daemon") == 0) {
         snprintf(daemon_ep, sizeof daemon_ep, "%s", argv[2]);
-        snprintf(dead_ep, sizeof dead_ep, "tcp://127.0.0.1:%d", scratch_free_port());
+        snprintf(dead_ep, sizeof dead_ep, "tcp://127.0.0.1:%d",
+                 scratch_free_port());
         return cmocka_run_group_tests_name("daemon", daemon, NULL, NULL);
     }
     return cmocka_run_group_tests_name("echo", echo, start_servers,
