@@ -410,6 +410,25 @@ cmd_start(const char *path, int foreground)
     return rc;
 }
 
+/*
+ * Loads the settings to `depth` and runs `command` on them; `fail_rc` when
+ * they cannot be loaded (the mistakes are reported).
+ */
+static int
+with_settings(const char *path, enum settings_depth depth, int fail_rc,
+              int (*command)(struct settings *))
+{
+    struct settings s;
+    int rc;
+
+    if (load(&s, path, depth) == -1) {
+        return fail_rc;
+    }
+    rc = command(&s);
+    settings_free(&s);
+    return rc;
+}
+
 /* Runs a command that needs settings; returns its exit code. */
 static int
 dispatch(enum command cmd, const struct cli_options *o)
@@ -430,33 +449,19 @@ dispatch(enum command cmd, const struct cli_options *o)
         settings_free(&s);
         return cmd == CMD_STOP ? rc : cmd_start(path, o->foreground);
     case CMD_STATUS:
-        if (load(&s, path, SETTINGS_CORE) == -1) {
-            return STATUS_UNKNOWN;
-        }
-        rc = cmd_status(&s);
-        break;
+        return with_settings(path, SETTINGS_CORE, STATUS_UNKNOWN, cmd_status);
     case CMD_CHECK:
-        if (load(&s, path, SETTINGS_PLUGINS) == -1) {
-            return 1;
-        }
-        rc = cmd_check(&s);
-        break;
+        return with_settings(path, SETTINGS_PLUGINS, 1, cmd_check);
     case CMD_PLUGINS:
         return cmd_plugins(o->config);
     case CMD_STATS:
-        if (load(&s, path, SETTINGS_CORE) == -1) {
-            return 1;
-        }
-        rc = cmd_stats(&s);
-        break;
+        return with_settings(path, SETTINGS_CORE, 1, cmd_stats);
     case CMD_KEYGEN:
         return cmd_keygen(o);
     default:
         fputs(usage_text, stdout);
         return 0;
     }
-    settings_free(&s);
-    return rc;
 }
 
 int

@@ -605,17 +605,32 @@ config_resolve(const char *dir, const char *path, char *buf, size_t len)
     return n < 0 || (size_t)n >= len ? NULL : buf;
 }
 
+/*
+ * The value of a key, marked used: the default when the key is absent;
+ * NULL, reported as missing, when there is neither.
+ */
+static const char *
+value_of(struct config *c, const char *section, const char *key,
+         const char *def)
+{
+    const struct entry *e = take(c, section, key);
+    const char *value = e != NULL ? e->value : def;
+
+    if (value == NULL) {
+        missing(c, section, key);
+    }
+    return value;
+}
+
 int
 config_path(struct config *c, const char *section, const char *key,
             const char *def, const char **out)
 {
-    const struct entry *e = take(c, section, key);
-    const char *value = e != NULL ? e->value : def;
+    const char *value = value_of(c, section, key, def);
     char buf[PATH_MAX];
     char **slot;
 
     if (value == NULL) {
-        missing(c, section, key);
         return -1;
     }
     if (*value == '\0') {
@@ -640,8 +655,7 @@ int
 config_path_list(struct config *c, const char *section, const char *key,
                  const char *def, const char **out)
 {
-    const struct entry *e = take(c, section, key);
-    const char *value = e != NULL ? e->value : def;
+    const char *value = value_of(c, section, key, def);
     char buf[PATH_MAX];
     char *list = NULL;
     size_t len = 0;
@@ -649,7 +663,6 @@ config_path_list(struct config *c, const char *section, const char *key,
     char **slot;
 
     if (value == NULL) {
-        missing(c, section, key);
         return -1;
     }
     f = open_memstream(&list, &len);
