@@ -25,6 +25,7 @@
 #include "run.h"
 #include "scrape.h"
 #include "settings.h"
+#include "zcert.h"
 
 /* LSB exit codes of `status`. */
 enum {
@@ -50,6 +51,10 @@ static const char usage_text[] =
     "  check     validate the config and every plugin's keys\n"
     "  plugins   list the plugins in plugin_dir\n"
     "  stats     the running daemon's figures (needs [core] metrics)\n"
+    "  keygen NAME [DIR]\n"
+    "            write a new CURVE key pair: DIR/NAME.key (public) and\n"
+    "            DIR/NAME.key_secret (secret); DIR defaults to the current\n"
+    "            folder; never overwrites; needs no config\n"
     "  help      this text\n"
     "\n"
     "options:\n"
@@ -65,18 +70,31 @@ pause_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Polls until nobody holds the pidfile lock or timeout_ms has passed. */
+/*
+ * Polls until `pid` no longer holds the pidfile lock (nobody does, or a
+ * daemon started meanwhile does) or timeout_ms has passed. A note the
+ * daemon leaves on its way out ("stop_timeout") is kept in note.
+ */
 static int
-wait_released(const char *pidfile, uint64_t timeout_ms)
+wait_released(const char *pidfile, long pid, uint64_t timeout_ms,
+              char *note, size_t notelen)
 {
     uint64_t deadline = clock_ms() + timeout_ms;
     char err[FEED_ERR_MAX];
-    long pid;
+    char now[64];
+    long holder;
     int exists;
 
     for (;;) {
-        if (pidfile_probe(pidfile, &pid, &exists, err, sizeof err) == 0) {
+        int rc = pidfile_probe(pidfile, &holder, &exists, err, sizeof err);
+
+        /* A holder without a pid is no new daemon (one claims at once). */
+        if (rc == 0 || (rc == 1 && holder > 0 && holder != pid)) {
             return 0;
+        }
+        pidfile_note(pidfile, now, sizeof now);
+        if (strcmp(now, "stop_timeout") == 0) {
+            snprintf(note, notelen, "%s", now);
         }
         if (clock_ms() >= deadline) {
             return -1;
@@ -101,8 +119,16 @@ static int
 clear_pidfile(const char *pidfile)
 {
     char err[FEED_ERR_MAX];
+    char why[FEED_ERR_MAX];
+    long pid;
+    int exists;
 
     if (pidfile_remove_stale(pidfile, err, sizeof err) == -1) {
+        /* A daemon started meanwhile holds it: it is its file now. */
+        if (pidfile_probe(pidfile, &pid, &exists, why, sizeof why) == 1 &&
+            pid > 0) {
+            return 0;
+        }
         fprintf(stderr, "feed-core: %s\n", err);
         return -1;
     }
@@ -115,6 +141,7 @@ cmd_stop(struct settings *s)
     char err[FEED_ERR_MAX];
     char note[64];
     long pid;
+    long pid2;
     int exists;
     int rc = pidfile_probe_live(s->pidfile, &pid, &exists, err, sizeof err);
 
@@ -135,12 +162,14 @@ cmd_stop(struct settings *s)
     printf("stopping feed-core (pid %ld)\n", pid);
     fflush(stdout);
     /* The daemon enforces stop_timeout itself; this is the safety net. */
-    if (wait_released(s->pidfile,
-                      (uint64_t)(s->stop_timeout + 5) * 1000) == -1) {
+    note[0] = '\0';
+    if (wait_released(s->pidfile, pid, (uint64_t)(s->stop_timeout + 5) * 1000,
+                      note, sizeof note) == -1) {
         kill((pid_t)pid, SIGKILL);
         fprintf(stderr, "feed-core: pid %ld did not stop within %lld s: "
                 "killed it\n", pid, s->stop_timeout + 5);
-        if (wait_released(s->pidfile, KILL_WAIT_MS) == -1) {
+        if (wait_released(s->pidfile, pid, KILL_WAIT_MS, note,
+                          sizeof note) == -1) {
             fprintf(stderr, "feed-core: pid %ld still holds %s\n", pid,
                     s->pidfile);
             return 1;
@@ -150,7 +179,10 @@ cmd_stop(struct settings *s)
     }
     /* The lock goes a moment before the process: wait for that too. */
     wait_exited(pid, KILL_WAIT_MS);
-    pidfile_note(s->pidfile, note, sizeof note);
+    if (note[0] == '\0' && pidfile_probe(s->pidfile, &pid2, &exists, err,
+                                          sizeof err) == 0) {
+        pidfile_note(s->pidfile, note, sizeof note);
+    }
     if (clear_pidfile(s->pidfile) == -1) {
         return 1;
     }
@@ -245,6 +277,30 @@ cmd_plugins(const char *config_path)
     return rc;
 }
 
+/* Writes a new key pair; the files' modes and O_EXCL are zcert.c's. */
+static int
+cmd_keygen(const struct cli_options *o)
+{
+    const char *name = o->args[0];
+    const char *dir = o->nargs > 1 ? o->args[1] : ".";
+    char err[FEED_ERR_MAX];
+
+    /* "keygen -h" must not quietly write "-h.key". */
+    if (name[0] == '-') {
+        fprintf(stderr,
+                "feed-core: invalid name \"%s\": may not start with '-'\n",
+                name);
+        return 1;
+    }
+    if (zcert_write_pair(dir, name, err, sizeof err) == -1) {
+        fprintf(stderr, "feed-core: %s\n", err);
+        return 1;
+    }
+    printf("wrote %s/%s.key (public) and %s/%s.key_secret (secret, mode 0600)\n",
+           dir, name, dir, name);
+    return 0;
+}
+
 enum command {
     CMD_START,
     CMD_STOP,
@@ -254,6 +310,7 @@ enum command {
     CMD_PLUGINS,
     CMD_STATS,
     CMD_HELP,
+    CMD_KEYGEN,
     CMD_NONE,
 };
 
@@ -262,7 +319,7 @@ command_of(const char *word)
 {
     static const char *const names[] = {
         "start", "stop", "restart", "status", "check", "plugins", "stats",
-        "help",
+        "help", "keygen",
     };
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -304,11 +361,20 @@ cli_parse(int argc, char **argv, struct cli_options *o)
             return -1;
         }
     }
-    if (optind != argc - 1) {
+    if (optind >= argc) {
         return -1;
     }
     o->command = argv[optind];
-    return command_of(o->command) == CMD_NONE ? -1 : 0;
+    o->args = argv + optind + 1;
+    o->nargs = argc - optind - 1;
+    switch (command_of(o->command)) {
+    case CMD_NONE:
+        return -1;
+    case CMD_KEYGEN:
+        return o->nargs == 1 || o->nargs == 2 ? 0 : -1;
+    default:
+        return o->nargs == 0 ? 0 : -1;
+    }
 }
 
 /* Loads the settings a command needs; -1 after reporting the errors. */
@@ -379,6 +445,8 @@ dispatch(enum command cmd, const struct cli_options *o)
         }
         rc = cmd_stats(&s);
         break;
+    case CMD_KEYGEN:
+        return cmd_keygen(o);
     default:
         fputs(usage_text, stdout);
         return 0;

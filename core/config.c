@@ -636,6 +636,64 @@ config_path(struct config *c, const char *section, const char *key,
     return 0;
 }
 
+int
+config_path_list(struct config *c, const char *section, const char *key,
+                 const char *def, const char **out)
+{
+    const struct entry *e = take(c, section, key);
+    const char *value = e != NULL ? e->value : def;
+    char buf[PATH_MAX];
+    char *list = NULL;
+    size_t len = 0;
+    FILE *f;
+    char **slot;
+
+    if (value == NULL) {
+        missing(c, section, key);
+        return -1;
+    }
+    f = open_memstream(&list, &len);
+    if (f == NULL) {
+        config_error(c, section, key, "out of memory");
+        return -1;
+    }
+    for (const char *p = value;; p++) {
+        size_t n = strcspn(p, ":");
+        char item[PATH_MAX];
+
+        if (n == 0 || n >= sizeof item) {
+            fclose(f);
+            free(list);
+            config_error(c, section, key, n == 0 ? "empty path" :
+                         "path is too long");
+            return -1;
+        }
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (config_resolve(c->dir, item, buf, sizeof buf) == NULL) {
+            fclose(f);
+            free(list);
+            config_error(c, section, key, "path is too long");
+            return -1;
+        }
+        fprintf(f, "%s%s", p == value ? "" : ":", buf);
+        p += n;
+        if (*p == '\0') {
+            break;
+        }
+    }
+    slot = grow(&c->owned, &c->nowned, sizeof *slot);
+    if (fclose(f) != 0 || slot == NULL) {
+        c->nowned -= slot != NULL;
+        free(list);
+        config_error(c, section, key, "out of memory");
+        return -1;
+    }
+    *slot = list;
+    *out = list;
+    return 0;
+}
+
 void
 config_check_unused(struct config *c, const char *section)
 {

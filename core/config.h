@@ -46,6 +46,14 @@ int config_path(struct config *c, const char *section, const char *key,
                 const char *def, const char **out);
 
 /*
+ * A colon-separated list of paths (a search path), each made absolute
+ * against config_dir(); `def` NULL means required. An empty item is an
+ * error.
+ */
+int config_path_list(struct config *c, const char *section, const char *key,
+                     const char *def, const char **out);
+
+/*
  * Records an error about `key` of `section` (or the section itself when key
  * is NULL), prefixed with FILE:LINE of the key or section header.
  */

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "appendfile.h"
 #include "log.h"
 
 /* Set by deadletter_open() before other threads exist. */
@@ -33,11 +34,9 @@ static atomic_int failing; /* nonzero while writes fail */
 int
 deadletter_open(const char *where, char *err, size_t errlen)
 {
-    int nfd = open(where, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    int nfd = appendfile_open("dead_letter", where, err, errlen);
 
     if (nfd == -1) {
-        snprintf(err, errlen, "cannot open dead_letter %s: %s", where,
-                 strerror(errno));
         return -1;
     }
     deadletter_close();

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "appendfile.h"
+
 enum target {
     TARGET_STDERR,
     TARGET_SYSLOG,
@@ -49,11 +51,9 @@ log_open(const char *where, enum feed_log_level lvl, char *err, size_t errlen)
     } else if (strcmp(where, "stderr") == 0) {
         log_close();
     } else {
-        int nfd = open(where, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        int nfd = appendfile_open("log", where, err, errlen);
 
         if (nfd == -1) {
-            snprintf(err, errlen, "cannot open log %s: %s", where,
-                     strerror(errno));
             return -1;
         }
         log_close();

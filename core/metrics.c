@@ -447,10 +447,9 @@ fail:
 void
 metrics_close(struct metrics *m)
 {
-    if (m == NULL) {
-        return;
+    if (m != NULL) {
+        /* Joins the listener's thread and closes the listening socket. */
+        MHD_stop_daemon(m->mhd);
+        free(m);
     }
-    /* Joins the listener's thread and closes the listening socket. */
-    MHD_stop_daemon(m->mhd);
-    free(m);
 }

@@ -170,26 +170,33 @@ instance_held(int fd, const char *path, char *err, size_t errlen)
 }
 
 /*
- * The pid of the process holding the pid lock, as the kernel tells it. A
+ * Who holds the lock on fd's file, as instance_held() says, with the pid of
+ * the process holding the pid lock, as the kernel tells it, in *pid. A
  * daemon that has just taken the instance lock may not have taken the pid
- * lock yet: wait for it a little. 0 when none does.
+ * lock yet: wait for it a little (*pid stays 0 if it does not), for as long
+ * as the instance lock is held.
  */
-static long
-holder_pid(int fd)
+static int
+holder(int fd, const char *path, long *pid, char *err, size_t errlen)
 {
     struct timespec pause = {0, 10 * 1000 * 1000};
     struct flock l;
+    int held = 0;
 
+    *pid = 0;
     for (int i = 0; i < 100; i++) {
-        if (lock_byte(fd, F_OFD_GETLK, PID_BYTE, &l) == -1) {
-            return 0;
+        held = instance_held(fd, path, err, errlen);
+        if (held != 1) {
+            return held;
         }
-        if (l.l_type == F_WRLCK && l.l_pid > 0) {
-            return (long)l.l_pid;
+        if (lock_byte(fd, F_OFD_GETLK, PID_BYTE, &l) == 0 &&
+            l.l_type == F_WRLCK && l.l_pid > 0) {
+            *pid = (long)l.l_pid;
+            return 1;
         }
         nanosleep(&pause, NULL);
     }
-    return 0;
+    return held;
 }
 
 /* Nonzero when fd is still the file at path (not unlinked or replaced). */
@@ -230,7 +237,7 @@ open_file(const char *path, int flags, char *err, size_t errlen)
 }
 
 int
-pidfile_acquire(const char *path, long *holder, char *err, size_t errlen)
+pidfile_acquire(const char *path, long *holder_out, char *err, size_t errlen)
 {
     int fd = -1;
 
@@ -250,9 +257,8 @@ pidfile_acquire(const char *path, long *holder, char *err, size_t errlen)
                 close(fd);
                 return -1;
             }
-            held = instance_held(fd, path, err, errlen);
+            held = holder(fd, path, holder_out, err, errlen);
             if (held == 1) {
-                *holder = holder_pid(fd);
                 close(fd);
                 return PIDFILE_HELD;
             }
@@ -333,10 +339,7 @@ pidfile_probe(const char *path, long *pid, int *exists, char *err,
         return errno == ENOENT ? 0 : -1;
     }
     *exists = 1;
-    held = instance_held(fd, path, err, errlen);
-    if (held == 1) {
-        *pid = holder_pid(fd);
-    }
+    held = holder(fd, path, pid, err, errlen);
     close(fd);
     return held;
 }
@@ -408,12 +411,13 @@ pidfile_remove_stale(const char *path, char *err, size_t errlen)
     if (fd == -1) {
         return -1;
     }
-    if (unlink(path) == -1 && errno != ENOENT) {
+    /* Removed while locked: no other stop or start can be in between. */
+    int rc = unlink(path) == -1 && errno != ENOENT ? -1 : 0;
+
+    if (rc == -1) {
         snprintf(err, errlen, "cannot remove pidfile %s: %s", path,
                  strerror(errno));
-        close(fd);
-        return -1;
     }
     close(fd);
-    return 0;
+    return rc;
 }

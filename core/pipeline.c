@@ -534,21 +534,15 @@ pipeline_done_fd(struct pipeline *pl)
 static int
 join_until(pthread_t t, uint64_t deadline_ms)
 {
-    struct timespec ts;
     uint64_t now = clock_ms();
-    uint64_t left;
+    struct timespec ts;
 
     if (deadline_ms == 0) {
         return pthread_join(t, NULL) == 0 ? 0 : -1;
     }
-    left = deadline_ms > now ? deadline_ms - now : 0;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(left / 1000);
-    ts.tv_nsec += (long)(left % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    /* pthread_timedjoin_np() counts on the wall clock. */
+    ts = clock_after_ms(CLOCK_REALTIME,
+                        deadline_ms > now ? deadline_ms - now : 0);
     return pthread_timedjoin_np(t, NULL, &ts) == 0 ? 0 : -1;
 }
 

@@ -66,7 +66,7 @@ missing_callback(const struct feed_plugin *d)
 
 /* Opens the file and checks the descriptor, whatever kind it is. */
 static int
-open_checked(struct plugin *p, const char *label, char *err, size_t errlen)
+open_checked(struct plugin *p, char *err, size_t errlen)
 {
     const struct feed_plugin *d;
     const char *what;
@@ -79,7 +79,7 @@ open_checked(struct plugin *p, const char *label, char *err, size_t errlen)
      */
     fd = open(p->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd == -1 || fstat(fd, &st) == -1) {
-        snprintf(err, errlen, "plugin %s: cannot open %s: %s", label, p->path,
+        snprintf(err, errlen, "cannot open %s: %s", p->path,
                  strerror(errno));
         if (fd != -1) {
             close(fd);
@@ -88,8 +88,7 @@ open_checked(struct plugin *p, const char *label, char *err, size_t errlen)
     }
     close(fd);
     if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "plugin %s: %s is not a regular file", label,
-                 p->path);
+        snprintf(err, errlen, "%s is not a regular file", p->path);
         return -1;
     }
     /*
@@ -109,43 +108,41 @@ open_checked(struct plugin *p, const char *label, char *err, size_t errlen)
             why += len + 1;
             why += strspn(why, " ");
         }
-        snprintf(err, errlen, "plugin %s: cannot load %s: %s", label,
-                 p->path, why);
+        snprintf(err, errlen, "cannot load %s: %s", p->path, why);
         return -1;
     }
     d = dlsym(p->handle, FEED_PLUGIN_SYMBOL);
     if (d == NULL) {
-        snprintf(err, errlen,
-                 "plugin %s: %s is not a feed-core plugin (no symbol %s)",
-                 label, p->path, FEED_PLUGIN_SYMBOL);
+        snprintf(err, errlen, "%s is not a feed-core plugin (no symbol %s)",
+                 p->path, FEED_PLUGIN_SYMBOL);
         goto fail;
     }
     /* abi is the first field: the only one safe to read before checking. */
     if (d->abi != FEED_ABI_MAJOR) {
         snprintf(err, errlen,
-                 "plugin %s: %s was built for plugin ABI %u, "
+                 "%s was built for plugin ABI %u, "
                  "this feed-core speaks ABI %u",
-                 label, p->path, d->abi, FEED_ABI_MAJOR);
+                 p->path, d->abi, FEED_ABI_MAJOR);
         goto fail;
     }
     /* Same major: size comes second in every descriptor of this ABI. */
     if (d->size < FEED_PLUGIN_MIN_SIZE) {
         snprintf(err, errlen,
-                 "plugin %s: %s has a descriptor of %u bytes, plugin ABI %u "
+                 "%s has a descriptor of %u bytes, plugin ABI %u "
                  "needs at least %zu",
-                 label, p->path, d->size, FEED_ABI_MAJOR,
+                 p->path, d->size, FEED_ABI_MAJOR,
                  (size_t)FEED_PLUGIN_MIN_SIZE);
         goto fail;
     }
     if (d->name == NULL || d->version == NULL || d->summary == NULL) {
-        snprintf(err, errlen, "plugin %s: %s lacks a name, version or summary",
-                 label, p->path);
+        snprintf(err, errlen, "%s lacks a name, version or summary",
+                 p->path);
         goto fail;
     }
     what = missing_callback(d);
     if (what != NULL) {
-        snprintf(err, errlen, "plugin %s: %s is a %s plugin without a %s "
-                 "callback", label, p->path, plugin_kind_name(d->kind), what);
+        snprintf(err, errlen, "%s is a %s plugin without a %s "
+                 "callback", p->path, plugin_kind_name(d->kind), what);
         goto fail;
     }
     p->desc = d;
@@ -157,30 +154,57 @@ fail:
     return -1;
 }
 
+/*
+ * Puts into p->path the first DIR/NAME.so that exists along the search
+ * path `dirs` (folders separated by ':'). When none does, a single folder
+ * leaves its one candidate (for open's own error); several are an error.
+ */
+static int
+find(struct plugin *p, const char *name, const char *dirs, char *err,
+     size_t errlen)
+{
+    int several = strchr(dirs, ':') != NULL;
+
+    for (const char *d = dirs;; d++) {
+        size_t len = strcspn(d, ":");
+        int n = snprintf(p->path, sizeof p->path, "%.*s/%s.so", (int)len, d,
+                         name);
+        struct stat st;
+
+        if (n < 0 || (size_t)n >= sizeof p->path) {
+            snprintf(err, errlen, "the path of plugin %s is too long", name);
+            return -1;
+        }
+        if (!several || lstat(p->path, &st) == 0) {
+            return 0;
+        }
+        d += len;
+        if (*d == '\0') {
+            break;
+        }
+    }
+    snprintf(err, errlen, "cannot find %s.so in plugin_dir %s", name, dirs);
+    return -1;
+}
+
 int
-plugin_load(struct plugin *p, const char *spec, const char *dir,
+plugin_load(struct plugin *p, const char *spec, const char *dirs,
             const char *base, enum feed_kind kind, char *err, size_t errlen)
 {
-    int n;
-
     memset(p, 0, sizeof *p);
     if (strchr(spec, '/') != NULL) {
         if (config_resolve(base, spec, p->path, sizeof p->path) == NULL) {
-            snprintf(err, errlen, "plugin %s: path too long", spec);
+            snprintf(err, errlen, "the path of plugin %s is too long", spec);
             return -1;
         }
-    } else {
-        n = snprintf(p->path, sizeof p->path, "%s/%s.so", dir, spec);
-        if (n < 0 || (size_t)n >= sizeof p->path) {
-            snprintf(err, errlen, "plugin %s: path too long", spec);
-            return -1;
-        }
+    } else if (find(p, spec, dirs, err, errlen) == -1) {
+        return -1;
     }
-    if (open_checked(p, spec, err, errlen) == -1) {
+    if (open_checked(p, err, errlen) == -1) {
         return -1;
     }
     if (p->desc->kind != kind) {
-        snprintf(err, errlen, "plugin %s: %s is a %s plugin, not a %s", spec,
+        snprintf(err, errlen, "%s is a %s plugin, not a %s",
                  p->path, plugin_kind_name(p->desc->kind),
                  plugin_kind_name(kind));
         plugin_unload(p);
@@ -240,8 +264,25 @@ so_files(const char *dir, size_t *count)
     return names != NULL ? names : calloc(1, sizeof *names);
 }
 
-int
-plugin_list(const char *dir, FILE *out, FILE *errout)
+/* Nonzero when `name` is among the n first of `seen`. */
+static int
+seen_before(char *const *seen, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(seen[i], name) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Lists one folder of the search path; `seen` holds the names listed from
+ * earlier folders (they shadow this one's) and grows with this one's.
+ */
+static int
+list_dir(const char *dir, char ***seen, size_t *nseen, FILE *out,
+         FILE *errout)
 {
     char err[FEED_ERR_MAX];
     size_t count = 0;
@@ -256,21 +297,60 @@ plugin_list(const char *dir, FILE *out, FILE *errout)
     for (size_t i = 0; i < count; i++) {
         struct plugin p = {0};
         int n = snprintf(p.path, sizeof p.path, "%s/%s", dir, names[i]);
+        char **grown;
 
         names[i][strlen(names[i]) - 3] = '\0';
-        snprintf(err, sizeof err, "plugin %s: path too long", names[i]);
+        if (seen_before(*seen, *nseen, names[i])) {
+            free(names[i]);
+            continue; /* an earlier folder's wins */
+        }
+        snprintf(err, sizeof err, "the path of plugin %s is too long",
+                 names[i]);
         if (n < 0 || (size_t)n >= sizeof p.path ||
-            open_checked(&p, names[i], err, sizeof err) == -1) {
+            open_checked(&p, err, sizeof err) == -1) {
             fprintf(errout, "feed-core: %s\n", err);
             rc = -1;
         } else {
-            fprintf(out, "%-16s %-7s %-9s %s\n", p.desc->name,
+            fprintf(out, "%-16s %-7s %-9s %s (%s)\n", p.desc->name,
                     plugin_kind_name(p.desc->kind), p.desc->version,
-                    p.desc->summary);
+                    p.desc->summary, p.path);
             plugin_unload(&p);
         }
-        free(names[i]);
+        grown = realloc(*seen, (*nseen + 1) * sizeof *grown);
+        if (grown == NULL) {
+            free(names[i]);
+            continue;
+        }
+        *seen = grown;
+        (*seen)[(*nseen)++] = names[i];
     }
     free(names);
+    return rc;
+}
+
+int
+plugin_list(const char *dirs, FILE *out, FILE *errout)
+{
+    char dir[4096];
+    char **seen = NULL;
+    size_t nseen = 0;
+    int rc = 0;
+
+    for (const char *d = dirs;; d++) {
+        size_t len = strcspn(d, ":");
+
+        snprintf(dir, sizeof dir, "%.*s", (int)len, d);
+        if (list_dir(dir, &seen, &nseen, out, errout) == -1) {
+            rc = -1;
+        }
+        d += len;
+        if (*d == '\0') {
+            break;
+        }
+    }
+    for (size_t i = 0; i < nseen; i++) {
+        free(seen[i]);
+    }
+    free(seen);
     return rc;
 }

@@ -27,11 +27,13 @@ struct plugin {
 /*
  * Loads the plugin `spec` for a stage that needs `kind`: a spec holding a
  * '/' is a path to a .so (relative to `base`), otherwise a bare name looked
- * up as `dir`/NAME.so. Checks the ABI version first, then the kind and the
- * callbacks the kind needs. Returns 0, or -1 with one line in err naming the
- * plugin and what is wrong. Release with plugin_unload().
+ * up as DIR/NAME.so in each folder of the search path `dirs` (separated by
+ * ':'; the first that has the file wins). The file must be a regular file.
+ * Checks the ABI version first, then the kind and the callbacks the kind
+ * needs. Returns 0, or -1 with one line in err naming the file (or the
+ * search path) and what is wrong. Release with plugin_unload().
  */
-int plugin_load(struct plugin *p, const char *spec, const char *dir,
+int plugin_load(struct plugin *p, const char *spec, const char *dirs,
                 const char *base, enum feed_kind kind, char *err,
                 size_t errlen);
 
@@ -42,11 +44,13 @@ void plugin_unload(struct plugin *p);
 const char *plugin_kind_name(enum feed_kind kind);
 
 /*
- * Lists every *.so in `dir`, sorted by name: one line each on `out` with
- * name, kind, version and summary; a file that is not a usable plugin gets
- * one line on `errout`. Returns 0, or -1 when dir cannot be read (or held a
- * broken plugin).
+ * Lists every *.so along the search path `dirs` (folders separated by
+ * ':'), each folder sorted by name, leaving out a name an earlier folder
+ * had (plugin_load() would not find it): one line each on `out` with name,
+ * kind, version, summary and, in parentheses, the file; a file that is not
+ * a usable plugin gets one line on `errout`. Returns 0, or -1 when a folder
+ * cannot be read (or held a broken plugin).
  */
-int plugin_list(const char *dir, FILE *out, FILE *errout);
+int plugin_list(const char *dirs, FILE *out, FILE *errout);
 
 #endif

@@ -14,6 +14,8 @@
  */
 #include "queue.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <time.h>
 
@@ -122,22 +124,6 @@ queue_pop(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
     return queue_pop_wait(q, batch_max, out, cap, nout, room, 0, &idle);
 }
 
-/* The CLOCK_MONOTONIC time wait_ms from now. */
-static struct timespec
-deadline_after(unsigned wait_ms)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(wait_ms / 1000);
-    ts.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    return ts;
-}
-
 /*
  * queue_pop_wait(), and with `done` queue_done() first under the same
  * lock: see queue_next().
@@ -146,7 +132,7 @@ static size_t
 pop(struct queue *q, int done, size_t batch_max, struct msg **out, size_t cap,
     size_t *nout, int *room, unsigned wait_ms, int *idle)
 {
-    struct timespec deadline = deadline_after(wait_ms);
+    struct timespec deadline = clock_after_ms(CLOCK_MONOTONIC, wait_ms);
     size_t n = 0;
     size_t records = 0;
     size_t before;

@@ -57,7 +57,8 @@ read_core(struct settings *s, struct config *c)
     optional(c, "group", &s->group);
     config_int(c, "core", "threads", 4, 1, 256, &s->threads);
     config_int(c, "core", "queue_max", 100000, 1, 100000000, &s->queue_max);
-    config_path(c, "core", "plugin_dir", FEED_PLUGIN_DIR, &s->plugin_dir);
+    config_path_list(c, "core", "plugin_dir", FEED_PLUGIN_DIR,
+                     &s->plugin_dir);
     if (config_string(c, "core", "log", "syslog", &log) == 0) {
         if (strcmp(log, "syslog") == 0 || strcmp(log, "stderr") == 0) {
             s->log = log;
@@ -77,16 +78,17 @@ read_core(struct settings *s, struct config *c)
 
 /*
  * Loads and configures one stage. Its section's unknown keys are reported
- * only when the plugin read its keys to the end: a plugin that failed to
- * load or gave up half way has not had its say.
+ * whenever the plugin loaded, also when its configure() failed: plugin.h
+ * asks configure() to read every key before it fails. A plugin that did
+ * not load has not had its say, and none are reported.
  */
 static void
 read_stage(struct stage *st, struct config *c, const char *section,
            enum feed_kind kind, const char *plugin_dir,
            const struct stage *parser)
 {
-    if (stage_load(st, c, section, kind, plugin_dir) == 0 &&
-        stage_configure(st, c, parser) == 0) {
+    if (stage_load(st, c, section, kind, plugin_dir) == 0) {
+        stage_configure(st, c, parser);
         config_check_unused(c, section);
     }
 }

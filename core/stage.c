@@ -36,13 +36,23 @@ config_of(const struct feed_host *h)
     return s->config;
 }
 
+/* A string-valued key, read with `get` (config_string or config_path). */
+static int
+text_key(const struct feed_host *h, const char *key, const char *def,
+         const char **out,
+         int (*get)(struct config *, const char *, const char *, const char *,
+                    const char **))
+{
+    struct config *c = config_of(h);
+
+    return c == NULL ? -1 : get(c, h->section, key, def, out);
+}
+
 static int
 conf_string(const struct feed_host *h, const char *key, const char *def,
             const char **out)
 {
-    struct config *c = config_of(h);
-
-    return c == NULL ? -1 : config_string(c, h->section, key, def, out);
+    return text_key(h, key, def, out, config_string);
 }
 
 static int
@@ -75,9 +85,7 @@ static int
 conf_path(const struct feed_host *h, const char *key, const char *def,
           const char **out)
 {
-    struct config *c = config_of(h);
-
-    return c == NULL ? -1 : config_path(c, h->section, key, def, out);
+    return text_key(h, key, def, out, config_path);
 }
 
 static void
@@ -134,8 +142,8 @@ field(const struct feed_host *h, const char *name, enum feed_type type)
         s->parser != NULL ? stage_schema(s->parser) : NULL;
 
     if (schema == NULL) {
-        conf_error(h, "plugin", "plugin %s needs field \"%s\" but the "
-                   "parser did not load", stage_name(s), name);
+        /* The parser's failure is reported already: one problem, one line. */
+        s->upstream_failed = 1;
         return -1;
     }
     for (size_t i = 0; i < schema->nfields; i++) {
@@ -233,7 +241,13 @@ stage_configure(struct stage *s, struct config *c, const struct stage *parser)
     s->conf = s->plugin.desc->configure(&s->host, err, sizeof err);
     s->config = NULL;
     if (s->conf == NULL) {
-        /* A reason not already reported through conf_* is reported now. */
+        /*
+         * A reason not already reported through conf_* is reported now,
+         * unless it follows from the parser's failure, reported before.
+         */
+        if (s->upstream_failed && config_errors(c) == before) {
+            return -1;
+        }
         if (err[0] != '\0' || config_errors(c) == before) {
             config_error(c, s->section, NULL, "plugin %s: %s", stage_name(s),
                          err[0] != '\0' ? err : "configuration refused");

@@ -20,6 +20,8 @@ struct stage {
     void *conf;                  /* from configure(); the plugin's */
     struct config *config;       /* borrowed; NULL outside configure() */
     const struct stage *parser;  /* borrowed: answers a sink's field() */
+    int upstream_failed;         /* field() found no parser: what fails
+                                    after that is not reported again */
     struct pipeline *pipeline;   /* borrowed: set by pipeline_new() for the
                                     source's host functions */
 };
@@ -41,8 +43,9 @@ int stage_load(struct stage *s, struct config *c, const char *section,
 
 /*
  * Lets the plugin read and check its keys. `parser` is the parser stage (for
- * a sink's field() lookups), or NULL. Errors are recorded in the config.
- * Returns 0 or -1.
+ * a sink's field() lookups), or NULL when it failed (reported already: a
+ * failure that follows from it records no error of its own). Errors are
+ * recorded in the config. Returns 0 or -1.
  */
 int stage_configure(struct stage *s, struct config *c,
                     const struct stage *parser);

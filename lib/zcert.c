@@ -66,9 +66,9 @@ zcert_check_name(const char *name, char *err, size_t errlen)
 
         /* The name reaches logs, JSON and metric labels unescaped. */
         if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '/') {
-            snprintf(err, errlen,
-                     "name may hold only printable ASCII other than "
-                     "'\"', '\\\\' and '/'");
+            snprintf(
+                err, errlen,
+                "name may hold only printable ASCII without quotes, backslashes or slashes");
             return -1;
         }
     }
@@ -95,6 +95,45 @@ rest_is_empty(const char *p, const char *end)
         p++;
     }
     return p == end || *p == '#';
+}
+
+/*
+ * The value after '=' in [p, end): quoted with '"' or '\'' (then only a
+ * comment may follow), or bare up to a comment. Returns 1, or -1 with the
+ * reason in err.
+ */
+static int
+split_value(const char *p, const char *end, int lineno, struct line *ln,
+            char *err, size_t errlen)
+{
+    while (p < end && is_blank(*p)) {
+        p++;
+    }
+    if (p < end && (*p == '"' || *p == '\'')) {
+        const char *close = memchr(p + 1, *p, (size_t)(end - p - 1));
+
+        if (close == NULL) {
+            snprintf(err, errlen, "line %d: missing closing %c", lineno,
+                     *p);
+            return -1;
+        }
+        ln->value = p + 1;
+        ln->value_len = (size_t)(close - p - 1);
+        if (!rest_is_empty(close + 1, end)) {
+            snprintf(err, errlen, "line %d: invalid syntax", lineno);
+            return -1;
+        }
+        return 1;
+    }
+    ln->value = p;
+    while (p < end && *p != '#') {
+        p++;
+    }
+    while (p > ln->value && is_blank(p[-1])) {
+        p--;
+    }
+    ln->value_len = (size_t)(p - ln->value);
+    return 1;
 }
 
 /*
@@ -143,34 +182,7 @@ split_line(const char *p, const char *end, int lineno, struct line *ln,
     if (*p != '=') {
         goto syntax;
     }
-    p++;
-    while (p < end && is_blank(*p)) {
-        p++;
-    }
-    if (p < end && (*p == '"' || *p == '\'')) {
-        const char *close = memchr(p + 1, *p, (size_t)(end - p - 1));
-
-        if (close == NULL) {
-            snprintf(err, errlen, "line %d: missing closing %c", lineno,
-                     *p);
-            return -1;
-        }
-        ln->value = p + 1;
-        ln->value_len = (size_t)(close - p - 1);
-        if (!rest_is_empty(close + 1, end)) {
-            goto syntax;
-        }
-        return 1;
-    }
-    ln->value = p;
-    while (p < end && *p != '#') {
-        p++;
-    }
-    while (p > ln->value && is_blank(p[-1])) {
-        p--;
-    }
-    ln->value_len = (size_t)(p - ln->value);
-    return 1;
+    return split_value(p + 1, end, lineno, ln, err, errlen);
 
 syntax:
     snprintf(err, errlen, "line %d: invalid syntax", lineno);
@@ -360,8 +372,7 @@ name_from_path(const char *path, struct zcert *cert, char *err,
     }
     if (len > ZCERT_NAME_MAX) {
         snprintf(err, errlen,
-                 "%s: no name in its metadata, and its file name is "
-                 "longer than %d bytes",
+                 "%s: no name in its metadata, and its file name is longer than %d bytes",
                  path, ZCERT_NAME_MAX);
         return -1;
     }
@@ -369,8 +380,7 @@ name_from_path(const char *path, struct zcert *cert, char *err,
     name[len] = '\0';
     if (zcert_check_name(name, why, sizeof why) == -1) {
         snprintf(err, errlen,
-                 "%s: no name in its metadata, and its file name cannot "
-                 "be one: %s",
+                 "%s: no name in its metadata, and its file name cannot be one: %s",
                  path, why);
         return -1;
     }
@@ -456,8 +466,7 @@ zcert_load(const char *path, struct zcert *cert, char *err, size_t errlen)
     /* A secret others can read is no secret: refuse it, as ssh does. */
     if (cert->has_secret && (st.st_mode & 077) != 0) {
         snprintf(err, errlen,
-                 "%s: secret key is open to group or others (mode %04o); "
-                 "chmod 600 it",
+                 "%s: secret key is open to group or others (mode %04o); chmod 600 it",
                  path, (unsigned)(st.st_mode & 07777));
         goto fail;
     }

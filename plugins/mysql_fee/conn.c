@@ -267,6 +267,7 @@ check_ready(struct fsink *s, char *err, size_t errlen)
                  mysql_error(s->db));
         return open_failure(s);
     }
+    s->wsrep = hosts_ready(has_on ? on : NULL, NULL) == 0;
     if (!hosts_ready(has_on ? on : NULL, has_ready ? ready : NULL)) {
         snprintf(err, errlen, "%s is not ready: wsrep_ready is %s", where,
                  has_ready ? ready : "not shown");
@@ -405,8 +406,10 @@ conn_now_s(void)
 
 /*
  * An idle connection is pinged every IDLE_PING_S, so a server that went
- * away shows (as a RETRY, and on /healthz) without any traffic. A ping
- * that fails moves the worker on like a failed write.
+ * away shows (as a RETRY, and on /healthz) without any traffic; a Galera
+ * node is asked whether it is still ready, since one that left its
+ * cluster still answers pings. A failure moves the worker on like a
+ * failed write.
  */
 enum feed_result
 conn_tick(struct fsink *s, char *err, size_t errlen)
@@ -420,6 +423,10 @@ conn_tick(struct fsink *s, char *err, size_t errlen)
         s->code = mysql_errno(s->db);
         snprintf(err, errlen, "%s: ping: %s (%u)",
                  s->conf->hosts[s->at].where, mysql_error(s->db), s->code);
+        conn_route(s, err);
+        return FEED_RETRY;
+    }
+    if (s->wsrep && check_ready(s, err, errlen) != FEED_OK) {
         conn_route(s, err);
         return FEED_RETRY;
     }

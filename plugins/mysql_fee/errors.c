@@ -4,9 +4,9 @@
  * Owns the table of error classes (retry here, retry on the next host,
  * an operator must act, the data is refused), what open() and write()
  * return for each class, and the reading of a refused INSERT's message
- * down to the record it names. Pure: no connection is touched here, so all of it can
- * be tested without a server. Getting the number and the message from a
- * connection is conn.c's.
+ * down to the record it names. Pure: no connection is touched here, so
+ * all of it can be tested without a server. Getting the number and the
+ * message from a connection is conn.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>

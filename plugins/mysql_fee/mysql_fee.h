@@ -95,6 +95,7 @@ struct fsink {
     size_t at;                /* the host connected to, in conf->hosts */
     MYSQL *db;
     time_t used; /* CLOCK_MONOTONIC seconds of the last call that worked */
+    int wsrep;   /* the server is a Galera node (wsrep_on ON) */
     /*
      * The error number of the last failed call of a write, 0 when there
      * was none (or it was not the server's): where to retry depends on it.

@@ -9,8 +9,20 @@
  * so many clients are served at once. Parsing, queueing and deciding when
  * to answer are the core's: this file only moves frames.
  *
+ * Who may connect is gate.c's (ZAP, always on; CURVE when
+ * curve_secret_key is set), with acl.c (allow) and keyring.c
+ * (curve_clients). This file checks each request once more: with CURVE,
+ * the key libzmq vouched for ("User-Id") must still be in the keyring,
+ * which reopen() reloads after SIGHUP; a revoked client's request on a
+ * connection it still holds is refused (feed_request.refuse).
+ *
+ * Each request names its client (feed_request.client): the certificate's
+ * name with CURVE, else the peer's address.
+ *
  * Everything here runs on the source thread, except configure() and open()
- * (main thread, before the daemon drops root: binding may need it).
+ * (main thread, before the daemon drops root: binding and reading the
+ * secret key may need it). The secret key is kept in the configuration,
+ * for open(), and wiped in unconfigure().
  */
 #include <errno.h>
 #include <stdint.h>
@@ -22,12 +34,21 @@
 
 #include <feed/plugin.h>
 
+#include "acl.h"
+#include "gate.h"
+#include "keyring.h"
+#include "zcert.h"
+
 /* Routing frames kept per request; proxies add one each. */
 #define MAX_HOPS 8
 /* Frames of one request we look at; the rest are only counted. */
 #define MAX_FRAMES (MAX_HOPS + 2)
 /* Requests read in a row before replies get their turn again. */
 #define READ_BURST 256
+/* The ZAP domain: any non-empty one makes libzmq ask the handler. */
+#define ZAP_DOMAIN "feed-core"
+/* The reason given to a client whose key was revoked. */
+#define NOT_ALLOWED "client not allowed"
 
 struct zconf {
     const struct feed_host *host; /* borrowed */
@@ -36,11 +57,19 @@ struct zconf {
     long long max_message;
     long long linger_ms;
     long long rcvhwm;
+    int ipv6;                 /* an endpoint is an IPv6 address */
+    int curve;                /* curve_secret_key is set */
+    char secret_z85[41];      /* the server's secret key, with CURVE */
+    const char *clients_dir;  /* curve_clients; the core's string */
+    const char *allow;        /* the allow list as written; "" is any */
+    long long max_connections;
+    long long handshake_ms;
 };
 
 struct zsource {
     const struct zconf *conf; /* borrowed */
     void *ctx;
+    struct gate *gate;
     void *router;
 };
 
@@ -72,6 +101,82 @@ split(char *list)
     return n;
 }
 
+/*
+ * Reads an optional path key: *out is NULL when the key is absent or
+ * empty. Returns 0, or -1 when the value is bad (reported).
+ */
+static int
+optional_path(const struct feed_host *host, const char *key,
+              const char **out)
+{
+    const char *text = "";
+
+    *out = NULL;
+    if (host->conf_string(host, key, "", &text) != 0) {
+        return -1;
+    }
+    return *text == '\0' ? 0 : host->conf_path(host, key, NULL, out);
+}
+
+/*
+ * The trust keys: curve_secret_key, curve_clients, allow,
+ * max_connections, handshake_timeout. The files are read here, so that
+ * `check` and `start` report a bad key or folder at its line.
+ */
+static int
+configure_trust(const struct feed_host *host, struct zconf *c)
+{
+    const char *secret = NULL;
+    struct keyring *keys = NULL;
+    struct acl *acl = NULL;
+    struct zcert cert;
+    char err[FEED_ERR_MAX];
+    long long seconds = 10;
+    int bad = 0;
+
+    bad |= optional_path(host, "curve_secret_key", &secret);
+    bad |= optional_path(host, "curve_clients", &c->clients_dir);
+    bad |= host->conf_string(host, "allow", "", &c->allow);
+    bad |= host->conf_int(host, "max_connections", 1024, 1, 1000000,
+                          &c->max_connections);
+    bad |= host->conf_int(host, "handshake_timeout", 10, 1, 3600, &seconds);
+    c->handshake_ms = seconds * 1000;
+    if (secret != NULL) {
+        if (zcert_load_secret(secret, &cert, err, sizeof err) == -1) {
+            host->conf_error(host, "curve_secret_key", "%s", err);
+            bad = -1;
+        } else {
+            memcpy(c->secret_z85, cert.secret_z85, sizeof c->secret_z85);
+            c->curve = 1;
+        }
+        explicit_bzero(&cert, sizeof cert);
+        if (c->clients_dir == NULL) {
+            host->conf_error(host, "curve_secret_key",
+                             "CURVE needs curve_clients, the folder of the clients' public certificates");
+            bad = -1;
+        }
+    } else if (c->clients_dir != NULL) {
+        host->conf_error(host, "curve_clients",
+                         "curve_clients needs curve_secret_key (CURVE is off without it)");
+        bad = -1;
+    }
+    if (c->clients_dir != NULL) {
+        if (keyring_load(c->clients_dir, &keys, err, sizeof err) == -1) {
+            host->conf_error(host, "curve_clients", "%s", err);
+            bad = -1;
+        }
+        keyring_free(keys);
+    }
+    if (c->allow != NULL && *c->allow != '\0') {
+        if (acl_parse(c->allow, &acl, err, sizeof err) == -1) {
+            host->conf_error(host, "allow", "%s", err);
+            bad = -1;
+        }
+        acl_free(acl);
+    }
+    return bad;
+}
+
 static void *
 zmq_rep_configure(const struct feed_host *host, char *err, size_t errlen)
 {
@@ -101,10 +206,16 @@ zmq_rep_configure(const struct feed_host *host, char *err, size_t errlen)
             bad = -1;
         }
     }
+    bad |= configure_trust(host, c);
     if (bad) {
+        explicit_bzero(c->secret_z85, sizeof c->secret_z85);
         free(c->endpoints);
         free(c);
         return NULL;
+    }
+    for (size_t i = 0, at = 0; i < c->nendpoints; i++) {
+        c->ipv6 |= strchr(c->endpoints + at, '[') != NULL;
+        at += strlen(c->endpoints + at) + 1;
     }
     return c;
 }
@@ -116,6 +227,7 @@ zmq_rep_unconfigure(const struct feed_host *host, void *conf)
 
     (void)host;
     if (c != NULL) {
+        explicit_bzero(c->secret_z85, sizeof c->secret_z85);
         free(c->endpoints);
         free(c);
     }
@@ -130,6 +242,7 @@ zmq_rep_close(const struct feed_host *host, void *state)
     if (s == NULL) {
         return;
     }
+    gate_free(s->gate);
     /* Linger lets the last replies leave before the context ends. */
     if (s->router != NULL) {
         zmq_close(s->router);
@@ -146,13 +259,75 @@ set_int(void *sock, int option, int value)
     return zmq_setsockopt(sock, option, &value, sizeof value);
 }
 
+/* Loads the lists and binds the ZAP handler; -1 with the reason in err. */
+static int
+open_gate(const struct feed_host *host, const struct zconf *c,
+          struct zsource *s, char *err, size_t errlen)
+{
+    struct keyring *keys = NULL;
+    struct acl *allow = NULL;
+    char why[FEED_ERR_MAX];
+
+    if (c->curve &&
+        keyring_load(c->clients_dir, &keys, why, sizeof why) == -1) {
+        snprintf(err, errlen, "curve_clients: %s", why);
+        return -1;
+    }
+    if (*c->allow != '\0' &&
+        acl_parse(c->allow, &allow, why, sizeof why) == -1) {
+        snprintf(err, errlen, "allow: %s", why);
+        keyring_free(keys);
+        return -1;
+    }
+    s->gate = gate_new(host, s->ctx, c->curve, c->max_connections,
+                       c->handshake_ms, keys, allow, err, errlen);
+    if (s->gate == NULL) {
+        return -1;
+    }
+    if (c->curve) {
+        host->log(host, FEED_LOG_INFO, "CURVE on, %zu clients allowed",
+                  keyring_size(keys));
+    }
+    return 0;
+}
+
+/*
+ * The ROUTER socket's options, all set before it binds: ZMQ_MAXMSGSIZE
+ * bounds each frame, the ZAP domain makes libzmq ask the gate about every
+ * peer, CURVE when the configuration has a secret key.
+ */
+static int
+set_options(const struct zconf *c, void *router, char *err, size_t errlen)
+{
+    int64_t max = c->max_message;
+
+    if (zmq_setsockopt(router, ZMQ_MAXMSGSIZE, &max, sizeof max) == -1 ||
+        set_int(router, ZMQ_LINGER, (int)c->linger_ms) == -1 ||
+        set_int(router, ZMQ_RCVHWM, (int)c->rcvhwm) == -1 ||
+        set_int(router, ZMQ_IPV6, c->ipv6) == -1 ||
+        set_int(router, ZMQ_HANDSHAKE_IVL, (int)c->handshake_ms) == -1 ||
+        zmq_setsockopt(router, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN,
+                       strlen(ZAP_DOMAIN)) == -1) {
+        snprintf(err, errlen, "cannot create a ROUTER socket: %s",
+                 zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    if (c->curve && (set_int(router, ZMQ_CURVE_SERVER, 1) == -1 ||
+                     zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY,
+                                    c->secret_z85, 41) == -1)) {
+        snprintf(err, errlen, "cannot turn CURVE on: %s",
+                 zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
+
 static enum feed_result
 zmq_rep_open(const struct feed_host *host, void *conf, void **state, char *err,
              size_t errlen)
 {
     const struct zconf *c = conf;
     struct zsource *s = calloc(1, sizeof *s);
-    int64_t max = c->max_message;
     const char *ep = c->endpoints;
 
     if (s == NULL) {
@@ -161,13 +336,25 @@ zmq_rep_open(const struct feed_host *host, void *conf, void **state, char *err,
     }
     s->conf = c;
     s->ctx = zmq_ctx_new();
-    s->router = s->ctx != NULL ? zmq_socket(s->ctx, ZMQ_ROUTER) : NULL;
-    if (s->router == NULL ||
-        zmq_setsockopt(s->router, ZMQ_MAXMSGSIZE, &max, sizeof max) == -1 ||
-        set_int(s->router, ZMQ_LINGER, (int)c->linger_ms) == -1 ||
-        set_int(s->router, ZMQ_RCVHWM, (int)c->rcvhwm) == -1) {
+    if (s->ctx == NULL) {
+        snprintf(err, errlen, "cannot create a ZeroMQ context: %s",
+                 zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    /* The gate first: no peer may reach the ROUTER socket unchecked. */
+    if (open_gate(host, c, s, err, errlen) == -1) {
+        goto fail;
+    }
+    s->router = zmq_socket(s->ctx, ZMQ_ROUTER);
+    if (s->router == NULL) {
         snprintf(err, errlen, "cannot create a ROUTER socket: %s",
                  zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    if (set_options(c, s->router, err, errlen) == -1) {
+        goto fail;
+    }
+    if (gate_watch(s->gate, s->router, err, errlen) == -1) {
         goto fail;
     }
     for (size_t i = 0; i < c->nendpoints; i++, ep += strlen(ep) + 1) {
@@ -282,22 +469,52 @@ envelope_walk(const unsigned char *tag, size_t len,
     return tag[0] ? out(arg, "", 0) : 0;
 }
 
+/*
+ * Names the request's client (for logs, dead_letter and sinks): the
+ * certificate name with CURVE, else the peer's address. With CURVE, a
+ * client whose key is no longer allowed has its request refused: the core
+ * dead-letters it and answers FALSE, and it is never written.
+ */
+static void
+name_client(const struct feed_host *h, const struct zsource *s,
+            zmq_msg_t *m, struct feed_request *req)
+{
+    const char *user_id;
+    int allowed;
+
+    if (!s->conf->curve) {
+        req->client = zmq_msg_gets(m, "Peer-Address");
+        return;
+    }
+    user_id = zmq_msg_gets(m, "User-Id");
+    if (user_id == NULL) {
+        user_id = "";
+    }
+    req->client = gate_client(s->gate, user_id, &allowed);
+    if (!allowed) {
+        req->refuse = NOT_ALLOWED;
+        h->log(h, FEED_LOG_WARNING,
+               "request refused: client not allowed client=%s key=%s len=%zu",
+               req->client, user_id, req->len);
+    }
+}
+
 /* Reads one request; 1 when one was handled, 0 when none was waiting. */
 static int
-read_request(struct zsource *s)
+read_request(const struct feed_host *h, struct zsource *s)
 {
-    const struct feed_host *h = s->conf->host;
     zmq_msg_t msgs[MAX_FRAMES];
     struct frame frames[MAX_FRAMES];
     struct envelope env;
     struct feed_request req = {0};
     size_t n = 0;
-    size_t extra = 0; /* frames beyond MAX_FRAMES, counted only */
+    size_t extra = 0;         /* frames counted only */
+    size_t keep = MAX_FRAMES; /* up to the body, once the delimiter is seen */
     int more = 1;
 
     while (more) {
         zmq_msg_t spare;
-        zmq_msg_t *m = n < MAX_FRAMES ? &msgs[n] : &spare;
+        zmq_msg_t *m = n < keep ? &msgs[n] : &spare;
 
         zmq_msg_init(m);
         if (zmq_msg_recv(m, s->router, n == 0 ? ZMQ_DONTWAIT : 0) == -1) {
@@ -315,6 +532,10 @@ read_request(struct zsource *s)
         }
         frames[n].data = zmq_msg_data(m);
         frames[n].size = zmq_msg_size(m);
+        /* Past the body, a multipart request's frames are only counted. */
+        if (n >= 1 && frames[n].size == 0 && keep == MAX_FRAMES) {
+            keep = n + 2 < MAX_FRAMES ? n + 2 : MAX_FRAMES;
+        }
         n++;
     }
     if (envelope_open(frames, n, extra, &env, &req) == -1) {
@@ -325,6 +546,7 @@ read_request(struct zsource *s)
         req.len = frames[n - 1].size;
         req.parts = (unsigned)(n + extra);
     }
+    name_client(h, s, &msgs[n - 1], &req);
     h->submit(h, &req);
     for (size_t i = 0; i < n; i++) {
         zmq_msg_close(&msgs[i]);
@@ -360,16 +582,18 @@ zmq_rep_run(const struct feed_host *host, void *state)
 {
     struct zsource *s = state;
     const struct feed_host *h = host;
-    zmq_pollitem_t items[2] = {
+    zmq_pollitem_t items[4] = {
         {s->router, 0, ZMQ_POLLIN, 0},
         {NULL, h->wake_fd(h), ZMQ_POLLIN, 0},
     };
 
+    /* The gate's sockets are served even while the queue is full. */
+    gate_poll_items(s->gate, items + 2);
     while (!h->finished(h)) {
         int reading = h->accepting(h);
 
         items[0].events = reading ? ZMQ_POLLIN : 0;
-        if (zmq_poll(items, 2, -1) == -1) {
+        if (zmq_poll(items, 4, -1) == -1) {
             if (zmq_errno() == EINTR) {
                 continue;
             }
@@ -377,12 +601,13 @@ zmq_rep_run(const struct feed_host *host, void *state)
                    zmq_strerror(zmq_errno()));
             return -1;
         }
+        gate_serve(s->gate, items + 2);
         if (items[1].revents & ZMQ_POLLIN) {
             h->drain(h);
         }
         if (reading && (items[0].revents & ZMQ_POLLIN)) {
             for (int i = 0; i < READ_BURST && h->accepting(h); i++) {
-                if (!read_request(s)) {
+                if (!read_request(h, s)) {
                     break;
                 }
             }
@@ -391,11 +616,73 @@ zmq_rep_run(const struct feed_host *host, void *state)
     return 0;
 }
 
+/* Re-reads the allow key; a bad list keeps the old one. */
+static void
+reload_allow(const struct feed_host *host, struct zsource *s)
+{
+    const char *text = "";
+    struct acl *acl = NULL;
+    char err[FEED_ERR_MAX];
+
+    if (host->conf_string(host, "allow", "", &text) != 0) {
+        host->log(host, FEED_LOG_ERROR,
+                  "allow not reloaded, the addresses allowed before stay allowed");
+        return;
+    }
+    if (*text != '\0' && acl_parse(text, &acl, err, sizeof err) == -1) {
+        host->log(host, FEED_LOG_ERROR,
+                  "allow not reloaded, the addresses allowed before stay allowed: %s",
+                  err);
+        return;
+    }
+    if (acl != NULL) {
+        host->log(host, FEED_LOG_NOTICE, "allow reloaded: %zu entries",
+                  acl_size(acl));
+    } else {
+        host->log(host, FEED_LOG_NOTICE, "allow reloaded: any address");
+    }
+    gate_set_allow(s->gate, acl);
+}
+
+/* Re-reads the curve_clients folder; one that fails keeps the old keys. */
+static void
+reload_clients(const struct feed_host *host, struct zsource *s)
+{
+    struct keyring *keys = NULL;
+    char err[FEED_ERR_MAX];
+
+    if (keyring_load(s->conf->clients_dir, &keys, err, sizeof err) == -1) {
+        host->log(host, FEED_LOG_ERROR,
+                  "curve_clients not reloaded, the clients allowed before stay allowed: %s",
+                  err);
+        return;
+    }
+    host->log(host, FEED_LOG_NOTICE, "curve_clients reloaded: %zu clients",
+              keyring_size(keys));
+    gate_set_keys(s->gate, keys);
+}
+
+/*
+ * After SIGHUP, on the source's thread (the gate's): re-read allow from
+ * the INI file as it is now, and the curve_clients folder. Between two ZAP
+ * requests, so every peer is checked against one whole list.
+ */
+static void
+zmq_rep_reopen(const struct feed_host *host, void *state)
+{
+    struct zsource *s = state;
+
+    reload_allow(host, s);
+    if (s->conf->curve) {
+        reload_clients(host, s);
+    }
+}
+
 FEED_EXPORT const struct feed_plugin feed_plugin = {
     FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_SOURCE,
     .name = "zmq_rep",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .summary = "receives requests from ZeroMQ REQ clients, replies TRUE or "
                "FALSE <reason>",
     .configure = zmq_rep_configure,
@@ -404,4 +691,5 @@ FEED_EXPORT const struct feed_plugin feed_plugin = {
     .close = zmq_rep_close,
     .run = zmq_rep_run,
     .reply = zmq_rep_reply,
+    .reopen = zmq_rep_reopen,
 };

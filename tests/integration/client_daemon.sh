@@ -6,10 +6,6 @@
 # line a record): this test is about the clients, not the database.
 . "$(dirname "$0")/lib.sh"
 
-ROOT_USER=""
-if [ "$(id -u)" -eq 0 ]; then
-    ROOT_USER="user = root"
-fi
 PY=/usr/bin/python3
 EXAMPLE=$SRC_ROOT/docs/examples/feed_client.py
 

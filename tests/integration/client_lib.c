@@ -29,6 +29,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "scratch.h"
 #include <zmq.h>
 
 #include <feed/client.h>
@@ -44,23 +46,6 @@ static char dead_ep[64];  /* nobody listens */
 static pid_t echo_pids[2];
 static char daemon_ep[64]; /* client_lib daemon ENDPOINT */
 
-/* A loopback port nobody listens on right now. */
-static int
-free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int port;
-
-    assert_true(fd != -1);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
 
 /* Starts feed_send_echo on a free port, answering reply (NULL: TRUE). */
 static pid_t
@@ -71,7 +56,7 @@ start_echo(char *ep, size_t eplen, const char *reply)
     pid_t pid;
 
     assert_non_null(path);
-    snprintf(ep, eplen, "tcp://127.0.0.1:%d", free_port());
+    snprintf(ep, eplen, "tcp://127.0.0.1:%d", scratch_free_port());
     assert_int_equal(posix_spawn(&pid, path, NULL, NULL, argv, environ), 0);
     return pid;
 }
@@ -80,7 +65,7 @@ static int
 start_servers(void **state)
 {
     (void)state;
-    snprintf(dead_ep, sizeof dead_ep, "tcp://127.0.0.1:%d", free_port());
+    snprintf(dead_ep, sizeof dead_ep, "tcp://127.0.0.1:%d", scratch_free_port());
     echo_pids[0] = start_echo(echo_ep, sizeof echo_ep, NULL);
     echo_pids[1] = start_echo(other_ep, sizeof other_ep, "maybe");
     return 0;
@@ -321,8 +306,14 @@ client_says_why_it_cannot_wait_once_its_context_ends(void **state)
     zmq_ctx_shutdown(ctx);
     assert_int_equal(feed_client_send(c, "1,2,3", 5, text, sizeof text),
                      FEED_CLIENT_ERROR);
-    assert_string_equal(text,
-                        "cannot wait for a reply: Context was terminated");
+    /*
+     * Whether libzmq refuses the send or the wait after a shutdown is a
+     * race inside libzmq; the client says which, and why.
+     */
+    if (strcmp(text, "cannot send: Context was terminated") != 0) {
+        assert_string_equal(text,
+                            "cannot wait for a reply: Context was terminated");
+    }
     feed_client_free(c);
     zmq_ctx_term(ctx);
 }
@@ -667,7 +658,7 @@ main(int argc, char **argv)
     }
     if (argc == 3 && strcmp(argv[1], "daemon") == 0) {
         snprintf(daemon_ep, sizeof daemon_ep, "%s", argv[2]);
-        snprintf(dead_ep, sizeof dead_ep, "tcp://127.0.0.1:%d", free_port());
+        snprintf(dead_ep, sizeof dead_ep, "tcp://127.0.0.1:%d", scratch_free_port());
         return cmocka_run_group_tests_name("daemon", daemon, NULL, NULL);
     }
     return cmocka_run_group_tests_name("echo", echo, start_servers,

@@ -3,14 +3,11 @@
 # its life: a symlinked pidfile and a pidfile folder others can write are
 # refused; `status` and `stop` act on the process holding the lock, not on
 # the pid written in the file; a FIFO named as a plugin is refused at once;
+# a start during a draining stop waits for it; SIGTERM (or stop) during the
+# start-up's sink retry ends it at once; plugin_dir as a search path;
 # dead_letter on a full disk keeps whole JSON lines only and names ENOSPC.
 # The sink is tests/plugins/test_sink.so: no database is needed.
 . "$(dirname "$0")/lib.sh"
-
-ROOT_USER=""
-if [ "$(id -u)" -eq 0 ]; then
-    ROOT_USER="user = root"
-fi
 
 # write_ini FILE PORT [SINK-EXTRA [CORE-EXTRA]]: a config with the test sink.
 write_ini() {
@@ -120,7 +117,7 @@ write_ini "$D/feed.ini" "$P"
 mkfifo "$D/plug.so"
 sed -i 's|^plugin = .*test_sink.so$|plugin = ./plug.so|' "$D/feed.ini"
 line=$(grep -n '^plugin = ./plug.so$' "$D/feed.ini" | cut -d: -f1)
-want="$D/feed.ini:$line: [sink] plugin: plugin ./plug.so: $D/./plug.so is not a regular file"
+want="$D/feed.ini:$line: [sink] plugin: $D/./plug.so is not a regular file"
 out=$(timeout 60 "$FEED_CORE" -c "$D/feed.ini" check 2>&1)
 expect_eq "FIFO plugin: check exits 1 (124: it hung)" "$?" 1
 expect_eq "FIFO plugin: check says it is not a regular file" "$out" "$want"
@@ -157,7 +154,10 @@ out=$(fc -c "$D/feed.ini" status)
 expect_eq "draining: the new daemon runs" "$out" \
     "feed-core is running (pid $new)"
 wait "$stopper"
-expect_eq "draining: the stop says the old daemon gave up (exit 1)" "$?" 1
+expect_eq "draining: the stop exits 1 (the old daemon gave up)" "$?" 1
+expect_eq "draining: the stop says so, whatever the new daemon did" \
+    "$(cat "$T/drain.stop")" \
+    "$(printf 'stopping feed-core (pid %s)\nfeed-core: pid %s could not commit everything within stop_timeout (3 s) and gave up; see its log' "$old" "$old")"
 wait "$client"
 fc -c "$D/feed.ini" stop >/dev/null
 expect_eq "draining: the new daemon stops cleanly" "$?" 0
@@ -187,6 +187,43 @@ check "early stop: the log says so" grep -q \
     "info: SIGTERM during start-up: stopping" "$D/feed.log"
 out=$(fc -c "$D/feed.ini" status)
 expect_eq "early stop: status is 3 afterwards" "$?" 3
+
+# --- `stop` during start-up ------------------------------------------------
+D=$T/early2
+write_ini "$D/feed.ini" "$P" "open_fail = transient"
+start_daemon "$D/feed.ini" >"$T/early2.out" 2>&1 &
+starter=$!
+wait_until 20 grep -q "sink not ready, retrying" "$D/feed.log"
+expect_eq "stop during start-up: the daemon is retrying its sink" "$?" 0
+out=$(fc -c "$D/feed.ini" stop 2>&1)
+expect_eq "stop during start-up: stop exits 0" "$?" 0
+expect_match "stop during start-up: stop says it stopped" "$out" \
+    '^stopping feed-core \(pid [0-9]+\)$'$'\n''feed-core stopped$'
+wait "$starter"
+expect_eq "stop during start-up: start exits 1" "$?" 1
+expect_eq "stop during start-up: start says it was stopped" \
+    "$(cat "$T/early2.out")" "feed-core: stopped by SIGTERM during start-up"
+
+# --- plugin_dir as a search path -------------------------------------------
+D=$T/search
+write_ini "$D/feed.ini" "$P"
+mkdir -p "$D/mine"
+cp "$TEST_PLUGIN_DIR/test_sink.so" "$D/mine/zmq_rep.so"
+sed -i "s|^plugin_dir = .*|plugin_dir = mine:$PLUGIN_DIR|" "$D/feed.ini"
+out=$(fc -c "$D/feed.ini" plugins 2>&1)
+expect_match "search path: plugins shows the first folder's file" "$out" \
+    "^test_sink +sink +.*\\($D/mine/zmq_rep\\.so\\)\$"
+expect_match "search path: a later folder's plugin is listed with its file" \
+    "$out" "^csv_trade +parser +.*\\($PLUGIN_DIR/csv_trade\\.so\\)\$"
+check "search path: the shadowed zmq_rep is left out" \
+    test "$(printf '%s\n' "$out" | grep -c '^zmq_rep ')" -eq 0
+out=$(fc -c "$D/feed.ini" check 2>&1)
+line=$(grep -n '^plugin = zmq_rep$' "$D/feed.ini" | cut -d: -f1)
+expect_eq "search path: check loads the first folder's zmq_rep.so" "$out" \
+    "$D/feed.ini:$line: [source] plugin: $D/mine/zmq_rep.so is a sink plugin, not a source"
+rm "$D/mine/zmq_rep.so"
+out=$(fc -c "$D/feed.ini" check 2>&1)
+expect_eq "search path: without it, the next folder's is used" "$?" 0
 
 # --- dead_letter on a full disk holds whole lines only ---------------------
 D=$T/full

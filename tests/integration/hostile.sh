@@ -164,7 +164,8 @@ expect_eq "$n hostile requests each get their FALSE reason" "$wrong" 0
 expect_eq "one dead_letter line each" \
     "$(($(wc -l <"$A/dead.jsonl") - dl_before))" "$n"
 check "NUL bytes are kept as \\u0000 in the JSON" grep -qF \
-    '"reason":"line 1: NUL byte","message":"30000\u00001,1,1"' "$A/dead.jsonl"
+    '"reason":"line 1: NUL byte","client":"127.0.0.1","message":"30000\u00001,1,1"' \
+    "$A/dead.jsonl"
 for f in 05 06 07 08 09; do
     b64=$(base64 -w 0 "$T/bad/$f")
     check "invalid UTF-8 ($f) is kept as message_base64" grep -qF \
@@ -184,7 +185,7 @@ out=$("$ZSEND" -e "$EP" -m "$T/part1" "$T/part2" | cut -f2)
 expect_eq "multipart: refused" "$out" \
     "FALSE multipart requests are not accepted"
 check "multipart: dead_letter has parts 2 and the first frame" grep -qF \
-    '"reason":"multipart requests are not accepted","parts":2,"message":"5000001,1,1"' \
+    '"reason":"multipart requests are not accepted","client":"127.0.0.1","parts":2,"message":"5000001,1,1"' \
     "$A/dead.jsonl"
 expect_eq "multipart: nothing written" \
     "$(sql "SELECT COUNT(*) FROM fee WHERE ticket IN (5000001, 5000002)")" 0

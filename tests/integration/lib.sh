@@ -14,8 +14,17 @@ chmod 755 "$T"
 FAILS=0
 PASSES=0
 STARTED_INIS=()
+# The [core] line a test's INI needs to run as whoever runs the test: as
+# root, `user` must be written out.
+ROOT_USER=""
+if [ "$(id -u)" -eq 0 ]; then
+    ROOT_USER="user = root"
+fi
 
-note() { echo "# $*"; }
+note() { diag "$*"; }
+
+# diag TEXT: TEXT as TAP diagnostics, every line of it behind '#'.
+diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
 
 pass() {
     PASSES=$((PASSES + 1))
@@ -40,7 +49,8 @@ expect_eq() {
         pass "$1"
     else
         fail "$1"
-        printf '#   expected: %s\n#   got:      %s\n' "$3" "$2"
+        diag "  expected: $3"
+        diag "  got:      $2"
     fi
 }
 
@@ -50,7 +60,8 @@ expect_match() {
         pass "$1"
     else
         fail "$1"
-        printf '#   expected to match: %s\n#   got: %s\n' "$3" "$2"
+        diag "  expected to match: $3"
+        diag "  got: $2"
     fi
 }
 
@@ -95,6 +106,17 @@ start_daemon() {
     "$FEED_CORE" -c "$ini" "$@" start
 }
 
+# start_ok WHAT INI: starts the daemon of INI (with $START_WITH, default
+# start_daemon) as one assertion; start's output is shown when it fails.
+start_ok() {
+    local out rc
+    out=$("${START_WITH:-start_daemon}" "$2" 2>&1)
+    rc=$?
+    expect_eq "$1" "$rc" 0
+    [ "$rc" -eq 0 ] || note "$out"
+    return "$rc"
+}
+
 # daemon_pid INI: the pid in the INI's pidfile (empty when none).
 daemon_pid() {
     local pidfile
@@ -128,6 +150,13 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+
+# skip_all REASON: the whole script does not apply here; TAP says so (a
+# plan of 0 with SKIP) and meson counts it as skipped.
+skip_all() {
+    echo "1..0 # SKIP $*"
+    exit 0
+}
 
 # finish: the TAP plan (at the end, as TAP allows), a summary, the status.
 finish() {

@@ -95,17 +95,6 @@ reap() {
     wait "$2"
 }
 
-# start_ok WHAT INI: starts the daemon of INI as one assertion; start's
-# output is shown when it fails.
-start_ok() {
-    local out rc
-    out=$(start_daemon "$2" 2>&1)
-    rc=$?
-    expect_eq "$1" "$rc" 0
-    [ "$rc" -eq 0 ] || note "$out"
-    return "$rc"
-}
-
 # summary_field NAME SUMMARY: a field of feed-send's summary line.
 summary_field() {
     printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"

@@ -9,8 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "# SKIP: privileges.sh needs root"
-    exit 77
+    skip_all "privileges.sh needs root"
 fi
 
 NOBODY_UID=$(id -u nobody)
@@ -82,6 +81,8 @@ owner() { stat -c '%U:%G' "$1"; }
 # start_as_root INI: `feed-core -c INI start` from a root that has group 0
 # among its supplementary groups, as a root login has: the daemon must not
 # keep it. Prints start's output; returns its exit code.
+# Every start here runs as root with group 0 only (see start_as_root).
+START_WITH=start_as_root
 start_as_root() {
     STARTED_INIS+=("$1")
     if command -v setpriv >/dev/null; then
@@ -89,17 +90,6 @@ start_as_root() {
     else
         "$FEED_CORE" -c "$1" start
     fi
-}
-
-# start_ok WHAT INI: starts the daemon of INI as one assertion; start's
-# output is shown when it fails.
-start_ok() {
-    local out rc
-    out=$(start_as_root "$2" 2>&1)
-    rc=$?
-    expect_eq "$1" "$rc" 0
-    [ "$rc" -eq 0 ] || note "$out"
-    return "$rc"
 }
 
 # send PORT FILE: the reply to FILE.

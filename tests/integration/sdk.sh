@@ -10,11 +10,6 @@
 # systemd-analyze verify.
 . "$(dirname "$0")/lib.sh"
 
-ROOT_USER=""
-if [ "$(id -u)" -eq 0 ]; then
-    ROOT_USER="user = root"
-fi
-
 # --- meson install into a DESTDIR -----------------------------------------
 DEST=$T/root
 meson install -C "$BUILD_ROOT" --no-rebuild --destdir "$DEST" \
@@ -97,7 +92,10 @@ main(void)
 }
 C
 # shellcheck disable=SC2046 # pkg-config's words are meant to split
-cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags feed-client) \
+# A sanitized build installs a sanitized library: its user must be too.
+san=""
+case "${FEED_SANITIZE:-none}" in none) ;; *) san="-fsanitize=$FEED_SANITIZE" ;; esac
+cc -std=c11 -Wall -Wextra -Werror $san $(pkg-config --cflags feed-client) \
     -o "$T/fc" "$T/fc.c" $(pkg-config --libs feed-client) >"$T/fc.log" 2>&1
 expect_eq "a client builds with pkg-config feed-client" "$?" 0
 expect_eq "and runs against the installed libfeed-client" "$("$T/fc")" \
@@ -227,7 +225,7 @@ line=$(grep -n '^plugin = .*bad_abi' "$T/abi99/feed.ini" | cut -d: -f1)
 out=$("$FC" -c "$T/abi99/feed.ini" start 2>&1)
 expect_eq "a plugin built for ABI 99: start exits 1" "$?" 1
 expect_eq "the refusal is one line naming both ABI versions" "$out" \
-    "$T/abi99/feed.ini:$line: [sink] plugin: plugin $TEST_PLUGIN_DIR/bad_abi.so: $TEST_PLUGIN_DIR/bad_abi.so was built for plugin ABI 99, this feed-core speaks ABI 2"
+    "$T/abi99/feed.ini:$line: [sink] plugin: $TEST_PLUGIN_DIR/bad_abi.so was built for plugin ABI 99, this feed-core speaks ABI 2"
 check "nothing was left running" test ! -e "$T/abi99/run/feed.pid"
 
 # The example built against an SDK of the next ABI major: a plugin built
@@ -249,7 +247,7 @@ line=$(grep -n '^plugin = .*abi3-build' "$T/abi3/feed.ini" | cut -d: -f1)
 out=$("$FC" -c "$T/abi3/feed.ini" check 2>&1)
 expect_eq "a sink built for ABI 3: check exits 1" "$?" 1
 expect_eq "the refusal names ABI 3 and ABI 2" "$out" \
-    "$T/abi3/feed.ini:$line: [sink] plugin: plugin $T/abi3-build/jsonl_sink.so: $T/abi3-build/jsonl_sink.so was built for plugin ABI 3, this feed-core speaks ABI 2"
+    "$T/abi3/feed.ini:$line: [sink] plugin: $T/abi3-build/jsonl_sink.so was built for plugin ABI 3, this feed-core speaks ABI 2"
 
 # The example built against an older header of the same major, one that
 # ends at write(): its descriptor is shorter, and it still loads (the core
@@ -305,7 +303,7 @@ expect_eq "naming the input line" "$out" \
 out=$("$FST" "$TEST_PLUGIN_DIR/bad_abi.so" /dev/null 2>&1)
 expect_eq "feed-sink-test refuses a plugin of another ABI" "$?" 1
 expect_eq "in the loader's one line" "$out" \
-    "feed-sink-test: plugin $TEST_PLUGIN_DIR/bad_abi.so: $TEST_PLUGIN_DIR/bad_abi.so was built for plugin ABI 99, this feed-core speaks ABI 2"
+    "feed-sink-test: $TEST_PLUGIN_DIR/bad_abi.so was built for plugin ABI 99, this feed-core speaks ABI 2"
 printf '[sink]\npath = out/r.txt\nreject_value = 8\n' >"$T/fst/reject.ini"
 out=$("$FST" -c "$T/fst/reject.ini" "$TEST_PLUGIN_DIR/test_sink.so" \
     "$T/fst/trades.csv" 2>/dev/null)
@@ -328,10 +326,10 @@ printf '[core]\nplugin_dir = pd\n' >"$T/pd.ini"
 out=$("$FC" -c "$T/pd.ini" plugins 2>"$T/pd.err")
 expect_eq "plugins with a refused file exits 1" "$?" 1
 expect_match "plugins lists the example sink" "$out" \
-    '^jsonl_sink +sink +1\.0\.0 +appends each record as a JSON line to a file$'
+    "^jsonl_sink +sink +1\\.0\\.0 +appends each record as a JSON line to a file \\($T/pd/jsonl_sink\\.so\\)\$"
 expect_eq "plugins names the refused file and both ABI versions" \
     "$(cat "$T/pd.err")" \
-    "feed-core: plugin bad_abi: $T/pd/bad_abi.so was built for plugin ABI 99, this feed-core speaks ABI 2"
+    "feed-core: $T/pd/bad_abi.so was built for plugin ABI 99, this feed-core speaks ABI 2"
 
 # --- the man pages and the unit ---------------------------------------------
 for page in "$MANDIR/man8/feed-core.8" "$MANDIR/man5/feed.ini.5" \

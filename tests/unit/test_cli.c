@@ -35,6 +35,7 @@
 #include "buildconf.h"
 #include "cli.h"
 #include "pidfile.h"
+#include "zcert.h"
 
 #define DEADLINE_MS 30000
 
@@ -77,26 +78,6 @@ exists(const char *path)
     return lstat(path, &st) == 0;
 }
 
-/* Heap copy of a file's contents ("" when missing). */
-static char *
-slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    int c;
-
-    assert_non_null(m);
-    while (f != NULL && (c = fgetc(f)) != EOF) {
-        fputc(c, m);
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
-    assert_int_equal(fclose(m), 0);
-    return text;
-}
 
 static char *FEED_PRINTF(1, 2) format(const char *fmt, ...)
 {
@@ -180,8 +161,8 @@ cli(const char *arg, ...)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     r.rc = WEXITSTATUS(status);
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
+    r.out = scratch_slurp(out_path);
+    r.err = scratch_slurp(err_path);
     return r;
 }
 
@@ -832,6 +813,115 @@ stop_acts_on_the_lock_holder_not_the_pid_in_the_file(void **state)
     result_free(&r);
 }
 
+/*
+ * A holder that, once killed, is at once replaced by a successor that takes
+ * the lock over (as a `start` waiting for a stopping daemon does). Returns
+ * the holder; the successor's pid goes into *successor, and it lets go
+ * when `release` reaches EOF.
+ */
+static struct holder
+start_replaced_holder(const char *path, pid_t *successor)
+{
+    struct holder h;
+    int ready[2];
+    int release[2];
+    int death[2]; /* the successor reads EOF when the holder dies */
+    pid_t pids[2] = {0, 0};
+
+    fflush(NULL);
+    assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(release, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(death, O_CLOEXEC), 0);
+    h.pid = fork();
+    assert_int_not_equal(h.pid, -1);
+    if (h.pid == 0) {
+        char err[FEED_ERR_MAX];
+        long other = 0;
+        char c;
+        int fd = pidfile_acquire(path, &other, err, sizeof err);
+        pid_t next;
+
+        close(release[1]);
+        close(death[0]);
+        if (fd < 0 || pidfile_write(fd, (long)getpid(), NULL, err,
+                                    sizeof err) == -1) {
+            _exit(1);
+        }
+        next = fork();
+        if (next == 0) {
+            close(fd);
+            close(death[1]);
+            while (read(death[0], &c, 1) == -1 && errno == EINTR) {
+            }
+            /* The holder is gone: take over, as a new daemon would. */
+            for (int i = 0; i < 500; i++) {
+                fd = pidfile_acquire(path, &other, err, sizeof err);
+                if (fd >= 0) {
+                    break;
+                }
+                usleep(1000);
+            }
+            if (fd < 0 ||
+                pidfile_write(fd, (long)getpid(), NULL, err, sizeof err) ==
+                    -1) {
+                _exit(1);
+            }
+            while (read(release[0], &c, 1) == -1 && errno == EINTR) {
+            }
+            _exit(0);
+        }
+        pids[0] = getpid();
+        pids[1] = next;
+        if (write(ready[1], pids, sizeof pids) != (ssize_t)sizeof pids) {
+            _exit(3);
+        }
+        while (read(release[0], &c, 1) == -1 && errno == EINTR) {
+        }
+        _exit(0);
+    }
+    close(ready[1]);
+    close(release[0]);
+    close(death[1]);
+    close(death[0]);
+    assert_int_equal(read(ready[0], pids, sizeof pids),
+                     (ssize_t)sizeof pids);
+    close(ready[0]);
+    *successor = pids[1];
+    h.release = release[1];
+    return h;
+}
+
+static void
+stop_leaves_a_daemon_started_meanwhile_alone(void **state)
+{
+    char pidfile[PATH_MAX];
+    pid_t successor;
+    struct holder h;
+    struct result r;
+    char *want;
+    long pid = 0;
+    int there;
+    char err[FEED_ERR_MAX];
+
+    (void)state;
+    snprintf(pidfile, sizeof pidfile, "%s/feed.pid", scratch);
+    h = start_replaced_holder(pidfile, &successor);
+    r = cli("-c", core_config(), "stop", NULL);
+    assert_true(WIFSIGNALED(stop_holder(&h)));
+    want = format("stopping feed-core (pid %ld)\nfeed-core stopped\n",
+                  (long)h.pid);
+    assert_string_equal(r.err, "");
+    assert_string_equal(r.out, want);
+    assert_int_equal(r.rc, 0);
+    /* The successor runs on, holding its pidfile. */
+    assert_int_equal(kill(successor, 0), 0);
+    assert_int_equal(pidfile_probe(pidfile, &pid, &there, err, sizeof err),
+                     1);
+    assert_int_equal(pid, successor);
+    free(want);
+    result_free(&r);
+}
+
 static void
 stop_kills_a_daemon_that_ignores_sigterm_past_stop_timeout(void **state)
 {
@@ -976,10 +1066,74 @@ check_reports_every_mistake_at_once(void **state)
     /* The sink is still configured (without fields) and checked. */
     assert_int_equal(r.rc, 1);
     assert_string_equal(r.out, "");
-    want = format("%s:7: [parser] plugin: plugin ./none.so: cannot open "
+    want = format("%s:7: [parser] plugin: cannot open "
                   "%s/./none.so: No such file or directory\n"
                   "%s:11: [sink] unknown key \"x\"\n",
                   ini, scratch, ini);
+    assert_string_equal(r.err, want);
+    free(want);
+    result_free(&r);
+}
+
+static void
+check_says_once_that_the_parser_did_not_load(void **state)
+{
+    const char *ini;
+    struct result r;
+    char *want;
+
+    (void)state;
+    /* mysql_fee asks for three fields of the parser that is not there. */
+    ini = config("[core]\n"
+                 "pidfile = feed.pid\n"
+                 "plugin_dir = %s\n"
+                 "[source]\n"
+                 "plugin = zmq_rep\n"
+                 "[parser]\n"
+                 "plugin = ./none.so\n"
+                 "[sink]\n"
+                 "plugin = mysql_fee\n"
+                 "user = www\n"
+                 "database = example\n",
+                 build_plugins);
+    r = cli("-c", ini, "check", NULL);
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.out, "");
+    want = format("%s:7: [parser] plugin: cannot open %s/./none.so: No such "
+                  "file or directory\n",
+                  ini, scratch);
+    assert_string_equal(r.err, want);
+    free(want);
+    result_free(&r);
+}
+
+static void
+check_reports_unknown_keys_also_when_configure_fails(void **state)
+{
+    const char *csv = csv_trade_or_skip();
+    const char *ini = config("[core]\n"
+                             "pidfile = feed.pid\n"
+                             "%s"
+                             "[source]\n"
+                             "plugin = %s/zmq_rep.so\n"
+                             "[parser]\n"
+                             "plugin = %s\n"
+                             "[sink]\n"
+                             "plugin = %s/test_sink.so\n"
+                             "delay_ms = x\n"
+                             "pth = out.txt\n",
+                             user_line(), build_plugins, csv, test_plugins);
+    struct result r = cli("-c", ini, "check", NULL);
+    unsigned sink = geteuid() == 0 ? 8 : 7;
+    char *want;
+
+    (void)state;
+    /* test_sink refuses (path missing, delay_ms bad): the typo still shows. */
+    assert_int_equal(r.rc, 1);
+    want = format("%s:%u: [sink] missing key \"path\"\n"
+                  "%s:%u: [sink] delay_ms: not an integer: \"x\"\n"
+                  "%s:%u: [sink] unknown key \"pth\"\n",
+                  ini, sink, ini, sink + 2, ini, sink + 3);
     assert_string_equal(r.err, want);
     free(want);
     result_free(&r);
@@ -1104,9 +1258,19 @@ check_with_an_unreadable_config_is_1(void **state)
  * plugins
  */
 
-static const char test_sink_line[] =
-    "test_sink        sink    0.0.1     appends records to a file, with "
-    "injected faults (tests only)\n";
+/* The line `plugins` prints for test_sink at FOLDER/FILE (two at a time). */
+static const char *
+sink_line(const char *folder, const char *file)
+{
+    static char lines[2][PATH_MAX * 2];
+    static int next;
+    char *line = lines[next++ % 2];
+
+    snprintf(line, sizeof lines[0], "test_sink        sink    0.0.1     "
+             "appends records to a file, with injected faults (tests only) (%s/%s)\n",
+             folder, file);
+    return line;
+}
 
 static void
 plugins_lists_the_plugin_dir_of_the_config(void **state)
@@ -1118,8 +1282,8 @@ plugins_lists_the_plugin_dir_of_the_config(void **state)
     (void)state;
     /* The test plugins include broken ones: each gets a line, and 1. */
     assert_int_equal(r.rc, 1);
-    assert_non_null(strstr(r.out, test_sink_line));
-    want = format("feed-core: plugin no_write: %s/no_write.so is a sink "
+    assert_non_null(strstr(r.out, sink_line(test_plugins, "test_sink.so")));
+    want = format("feed-core: %s/no_write.so is a sink "
                   "plugin without a write callback\n",
                   test_plugins);
     assert_non_null(strstr(r.err, want));
@@ -1140,7 +1304,7 @@ plugins_of_a_folder_of_good_plugins_returns_0(void **state)
     ini = config("[core]\nplugin_dir = plugins\n");
     r = cli("-c", ini, "plugins", NULL);
     assert_int_equal(r.rc, 0);
-    assert_string_equal(r.out, test_sink_line);
+    assert_string_equal(r.out, sink_line(scratch, "plugins/test_sink.so"));
     assert_string_equal(r.err, "");
     free(target);
     result_free(&r);
@@ -1166,6 +1330,139 @@ plugins_with_a_config_that_cannot_be_read_is_1(void **state)
     want = format("feed-core: cannot read %s/none.ini: No such file or "
                   "directory\n",
                   scratch);
+    assert_string_equal(r.err, want);
+    free(want);
+    result_free(&r);
+}
+
+/* ------------------------------------------------------------------
+ * keygen
+ */
+
+static void
+cli_parse_takes_a_name_and_a_folder_only_for_keygen(void **state)
+{
+    struct cli_options o;
+
+    (void)state;
+    assert_int_equal(PARSE(&o, "keygen", "trader-1"), 0);
+    assert_string_equal(o.command, "keygen");
+    assert_int_equal(o.nargs, 1);
+    assert_string_equal(o.args[0], "trader-1");
+    assert_int_equal(PARSE(&o, "keygen", "trader-1", "keys"), 0);
+    assert_int_equal(o.nargs, 2);
+    assert_string_equal(o.args[1], "keys");
+    assert_int_equal(PARSE(&o, "keygen"), -1);
+    assert_int_equal(PARSE(&o, "keygen", "a", "b", "c"), -1);
+    assert_int_equal(PARSE(&o, "status", "a"), -1);
+}
+
+/* The mode of scratch/name, or -1 when it does not exist. */
+static int
+mode_of(const char *name)
+{
+    struct stat st;
+
+    if (stat(scratch_path(name), &st) == -1) {
+        return -1;
+    }
+    return (int)(st.st_mode & 07777);
+}
+
+static void
+keygen_writes_a_pair_that_reads_back_into_the_given_folder(void **state)
+{
+    struct result r = cli("keygen", "trader-1", scratch, NULL);
+    char *want = format("wrote %s/trader-1.key (public) and "
+                        "%s/trader-1.key_secret (secret, mode 0600)\n",
+                        scratch, scratch);
+    struct zcert pub;
+    struct zcert sec;
+    char err[FEED_ERR_MAX];
+
+    (void)state;
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(r.out, want);
+    assert_string_equal(r.err, "");
+    assert_int_equal(mode_of("trader-1.key"), 0644);
+    assert_int_equal(mode_of("trader-1.key_secret"), 0600);
+    assert_int_equal(zcert_load(scratch_path("trader-1.key"), &pub, err,
+                                sizeof err), 0);
+    assert_int_equal(zcert_load_secret(scratch_path("trader-1.key_secret"),
+                                       &sec, err, sizeof err), 0);
+    assert_string_equal(pub.name, "trader-1");
+    assert_string_equal(sec.name, "trader-1");
+    assert_string_equal(pub.public_z85, sec.public_z85);
+    free(want);
+    result_free(&r);
+}
+
+static void
+keygen_without_a_folder_writes_into_the_current_one(void **state)
+{
+    char here[PATH_MAX];
+    struct result r;
+
+    (void)state;
+    assert_non_null(getcwd(here, sizeof here));
+    assert_int_equal(chdir(scratch), 0);
+    r = cli("keygen", "desk", NULL);
+    assert_int_equal(chdir(here), 0);
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(r.out, "wrote ./desk.key (public) and "
+                               "./desk.key_secret (secret, mode 0600)\n");
+    assert_int_equal(mode_of("desk.key"), 0644);
+    assert_int_equal(mode_of("desk.key_secret"), 0600);
+    result_free(&r);
+}
+
+static void
+keygen_never_overwrites_a_key(void **state)
+{
+    struct result r = cli("keygen", "a", scratch, NULL);
+    char *first = scratch_slurp(scratch_path("a.key_secret"));
+    char *want = format("feed-core: cannot create %s/a.key_secret: File "
+                        "exists\n", scratch);
+    char *again;
+
+    (void)state;
+    assert_int_equal(r.rc, 0);
+    result_free(&r);
+    r = cli("keygen", "a", scratch, NULL);
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.out, "");
+    assert_string_equal(r.err, want);
+    again = scratch_slurp(scratch_path("a.key_secret"));
+    assert_string_equal(again, first);
+    free(again);
+    free(first);
+    free(want);
+    result_free(&r);
+}
+
+static void
+keygen_refuses_a_bad_name_or_a_missing_folder(void **state)
+{
+    struct result r = cli("keygen", "../a", scratch, NULL);
+    char *want;
+
+    (void)state;
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.err, "feed-core: invalid name: name may hold only "
+                               "printable ASCII without quotes, backslashes or slashes\n");
+    result_free(&r);
+
+    r = cli("keygen", "-h", scratch, NULL);
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.err, "feed-core: invalid name \"-h\": may not "
+                               "start with '-'\n");
+    assert_int_equal(mode_of("-h.key"), -1);
+    result_free(&r);
+
+    want = format("feed-core: cannot create %s/none/x.key_secret: No such "
+                  "file or directory\n", scratch);
+    r = cli("keygen", "x", scratch_path("none"), NULL);
+    assert_int_equal(r.rc, 1);
     assert_string_equal(r.err, want);
     free(want);
     result_free(&r);
@@ -1201,12 +1498,15 @@ main(void)
         T(stop_reports_a_daemon_that_gave_up_at_stop_timeout),
         T(stop_cannot_signal_a_holder_that_wrote_no_pid),
         T(stop_acts_on_the_lock_holder_not_the_pid_in_the_file),
+        T(stop_leaves_a_daemon_started_meanwhile_alone),
         T(stop_kills_a_daemon_that_ignores_sigterm_past_stop_timeout),
         T(stop_says_when_the_lock_outlives_the_killed_pid),
         T(stop_with_a_config_that_cannot_be_read_is_1),
         T(check_of_a_good_config_says_ok_and_opens_nothing),
         T(check_reports_an_unknown_key_of_a_stage_at_its_line),
         T(check_reports_every_mistake_at_once),
+        T(check_says_once_that_the_parser_did_not_load),
+        T(check_reports_unknown_keys_also_when_configure_fails),
         T(check_as_root_requires_a_user),
         T(check_and_start_refuse_a_pidfile_folder_others_can_write),
         T(start_while_a_daemon_is_running_says_so_and_starts_nothing),
@@ -1215,6 +1515,11 @@ main(void)
         T(plugins_lists_the_plugin_dir_of_the_config),
         T(plugins_of_a_folder_of_good_plugins_returns_0),
         T(plugins_with_a_config_that_cannot_be_read_is_1),
+        T(cli_parse_takes_a_name_and_a_folder_only_for_keygen),
+        T(keygen_writes_a_pair_that_reads_back_into_the_given_folder),
+        T(keygen_without_a_folder_writes_into_the_current_one),
+        T(keygen_never_overwrites_a_key),
+        T(keygen_refuses_a_bad_name_or_a_missing_folder),
 #undef T
     };
 

@@ -764,6 +764,43 @@ a_relative_path_resolves_against_the_ini_folder(void **state)
 }
 
 static void
+a_search_path_resolves_each_folder_against_the_ini_folder(void **state)
+{
+    struct config *c = load_text("[core]\n"
+                                 "plugin_dir = lib:/usr/lib/x:../up\n"
+                                 "log = a::b\n"
+                                 "dead_letter = one\n"
+                                 "pidfile = \n");
+    char real[PATH_MAX];
+    char want[PATH_MAX * 3];
+    const char *s = NULL;
+
+    (void)state;
+    assert_non_null(realpath(scratch, real));
+    assert_int_equal(config_path_list(c, "core", "plugin_dir", NULL, &s), 0);
+    snprintf(want, sizeof want, "%s/lib:/usr/lib/x:%s/../up", real, real);
+    assert_string_equal(s, want);
+    /* One folder is a search path of one; the default is resolved too. */
+    assert_int_equal(config_path_list(c, "core", "dead_letter", NULL, &s), 0);
+    snprintf(want, sizeof want, "%s/one", real);
+    assert_string_equal(s, want);
+    assert_int_equal(config_path_list(c, "core", "user", "/a:b", &s), 0);
+    snprintf(want, sizeof want, "/a:%s/b", real);
+    assert_string_equal(s, want);
+    assert_int_equal(config_errors(c), 0);
+    /* An empty folder in the list, or an empty list, is a mistake. */
+    assert_int_equal(config_path_list(c, "core", "log", NULL, &s), -1);
+    assert_int_equal(config_path_list(c, "core", "pidfile", NULL, &s), -1);
+    assert_int_equal(config_path_list(c, "core", "group", NULL, &s), -1);
+    snprintf(want, sizeof want, "%s%s%s",
+             at(1, "[core] missing key \"group\""),
+             at(3, "[core] log: empty path"),
+             at(5, "[core] pidfile: empty path"));
+    assert_errors(c, want);
+    config_free(c);
+}
+
+static void
 a_config_loaded_by_a_relative_path_resolves_against_its_own_folder(void **state)
 {
     char err[FEED_ERR_MAX];
@@ -986,6 +1023,7 @@ main(void)
         T(config_has_section_tells_a_header_without_keys_from_no_header),
         T(config_error_blames_the_key_the_header_or_the_file),
         T(a_relative_path_resolves_against_the_ini_folder),
+        T(a_search_path_resolves_each_folder_against_the_ini_folder),
         T(a_config_loaded_by_a_relative_path_resolves_against_its_own_folder),
         T(a_bare_file_name_resolves_against_the_current_folder),
         T(an_empty_or_too_long_path_is_reported),

@@ -24,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include <feed/plugin.h>
 
 #include "deadletter.h"
@@ -72,26 +74,6 @@ path_in(const char *name)
     return where;
 }
 
-/* Heap copy of a file's contents ("" when missing). */
-static char *
-slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    int c;
-
-    assert_non_null(m);
-    while (f != NULL && (c = fgetc(f)) != EOF) {
-        fputc(c, m);
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
-    assert_int_equal(fclose(m), 0);
-    return text;
-}
 
 static size_t
 count_lines(const char *text)
@@ -141,7 +123,7 @@ capture_end(int saved)
     fflush(stderr);
     assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
     close(saved);
-    return slurp(path_in("stderr"));
+    return scratch_slurp(path_in("stderr"));
 }
 
 /* Opens `name` and writes one entry, so that writes are known to work. */
@@ -425,7 +407,7 @@ deadletter_write_appends_one_line_per_entry(void **state)
     assert_int_equal(st.st_mode & 07777, 0640);
     assert_int_equal(deadletter_write("line 1: bad", NULL, "x,y", 3, 1), 0);
     assert_int_equal(deadletter_write("two", NULL, "\xff", 1, 2), 0);
-    text = slurp(path);
+    text = scratch_slurp(path);
     assert_int_equal(count_lines(text), 2);
     assert_memory_equal(text, "{\"time\":\"20", 11);
     char *second = strchr(text, '\n') + 1;
@@ -438,7 +420,7 @@ deadletter_write_appends_one_line_per_entry(void **state)
     /* Opening again appends. */
     assert_int_equal(deadletter_open(path, err, sizeof err), 0);
     assert_int_equal(deadletter_write("three", NULL, "z", 1, 1), 0);
-    text = slurp(path);
+    text = scratch_slurp(path);
     assert_int_equal(count_lines(text), 3);
     free(text);
 }
@@ -460,11 +442,11 @@ reopen_after_the_file_was_moved_writes_a_new_file_at_the_path(void **state)
     assert_int_equal(deadletter_write("moved", NULL, "b", 1, 1), 0);
     assert_int_equal(deadletter_reopen(err, sizeof err), 0);
     assert_int_equal(deadletter_write("after", NULL, "c", 1, 1), 0);
-    text = slurp(moved);
+    text = scratch_slurp(moved);
     assert_int_equal(count_lines(text), 2);
     assert_non_null(strstr(text, "\"reason\":\"moved\""));
     free(text);
-    text = slurp(path_in("rejected.jsonl"));
+    text = scratch_slurp(path_in("rejected.jsonl"));
     assert_int_equal(count_lines(text), 1);
     assert_non_null(strstr(text, "\"reason\":\"after\""));
     free(text);
@@ -493,7 +475,7 @@ a_failed_reopen_keeps_the_old_file_and_says_why(void **state)
              tmp);
     assert_string_equal(err, want);
     assert_int_equal(deadletter_write("still", NULL, "x", 1, 1), 0);
-    text = slurp(moved);
+    text = scratch_slurp(moved);
     assert_int_equal(count_lines(text), 1);
     assert_non_null(strstr(text, "\"reason\":\"still\""));
     free(text);
@@ -530,7 +512,7 @@ a_failed_open_says_why_and_keeps_the_file_in_use(void **state)
              tmp);
     assert_string_equal(err, want);
     assert_int_equal(deadletter_write("kept", NULL, "x", 1, 1), 0);
-    text = slurp(path_in("good.jsonl"));
+    text = scratch_slurp(path_in("good.jsonl"));
     assert_int_equal(count_lines(text), 1);
     free(text);
 }
@@ -630,16 +612,17 @@ an_entry_that_does_not_fit_is_cut_back_and_the_reason_logged(void **state)
     small.rlim_max = before.rlim_max;
     saved = capture_begin();
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
-    assert_int_equal(deadletter_write("too big", NULL, body, sizeof body, 1), -1);
+    assert_int_equal(deadletter_write("too big", NULL, body, sizeof body, 1),
+                     -1);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &before), 0);
     signal(SIGXFSZ, SIG_DFL);
     /* Nothing of it stays; the next entry starts on a line of its own. */
-    text = slurp(path_in("full.jsonl"));
+    text = scratch_slurp(path_in("full.jsonl"));
     assert_int_equal(strlen(text), (size_t)st.st_size);
     free(text);
     assert_int_equal(deadletter_write("fits", NULL, "m", 1, 1), 0);
     logged = capture_end(saved);
-    text = slurp(path_in("full.jsonl"));
+    text = scratch_slurp(path_in("full.jsonl"));
     assert_int_equal(count_lines(text), 3);
     assert_non_null(strstr(text, "\"reason\":\"fits\",\"message\":\"m\"}\n"));
     assert_null(strstr(text, "too big"));
@@ -697,7 +680,7 @@ concurrent_writers_never_interleave_their_lines(void **state)
         assert_int_equal(pthread_join(t[i], &rc), 0);
         assert_null(rc);
     }
-    text = slurp(path_in("many.jsonl"));
+    text = scratch_slurp(path_in("many.jsonl"));
     for (line = strtok_r(text, "\n", &save); line != NULL;
          line = strtok_r(NULL, "\n", &save)) {
         char *reason = strstr(line, "\"reason\":\"");

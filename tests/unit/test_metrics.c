@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "health.h"
 #include "metrics.h"
 #include "scrape.h"
@@ -281,20 +283,6 @@ bad_addresses_say_what_is_wrong(void **state)
     }
 }
 
-/* A loopback port nobody listens on now (bound, read, closed). */
-static unsigned
-free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 static void
 the_listener_answers_metrics_healthz_and_404(void **state)
@@ -306,7 +294,7 @@ the_listener_answers_metrics_healthz_and_404(void **state)
     int status = 0;
 
     (void)state;
-    snprintf(spec, sizeof spec, "127.0.0.1:%u", free_port());
+    snprintf(spec, sizeof spec, "127.0.0.1:%u", scratch_free_port());
     health_reset(1);
     health_source_bound(1);
     health_connected(1, 1);
@@ -350,7 +338,7 @@ a_port_in_use_fails_with_the_reason(void **state)
     struct metrics *m;
 
     (void)state;
-    snprintf(spec, sizeof spec, "127.0.0.1:%u", free_port());
+    snprintf(spec, sizeof spec, "127.0.0.1:%u", scratch_free_port());
     m = metrics_open(spec, NULL, 10, err, sizeof err);
     assert_non_null(m);
     assert_null(metrics_open(spec, NULL, 10, err, sizeof err));
@@ -372,7 +360,7 @@ an_unreachable_listener_is_reported_as_down(void **state)
     FILE *out = tmpfile();
 
     (void)state;
-    snprintf(spec, sizeof spec, "127.0.0.1:%u", free_port());
+    snprintf(spec, sizeof spec, "127.0.0.1:%u", scratch_free_port());
     assert_int_equal(scrape_print(spec, out, err, sizeof err), SCRAPE_DOWN);
     snprintf(want, sizeof want,
              "nothing listens on %s: feed-core is not "

@@ -439,25 +439,6 @@ pidfile_probe_tells_running_from_dead_from_absent(void **state)
 }
 
 static void
-pidfile_probe_sees_the_lock_of_this_very_process(void **state)
-{
-    char err[FEED_ERR_MAX] = "";
-    const char *path = scratch_path("feed.pid");
-    long holder;
-    long pid = 0;
-    int there = 0;
-    int fd = pidfile_acquire(path, &holder, err, sizeof err);
-
-    (void)state;
-    assert_true(fd >= 0);
-    assert_int_equal(pidfile_write(fd, (long)getpid(), NULL, err, sizeof err),
-                     0);
-    assert_int_equal(pidfile_probe(path, &pid, &there, err, sizeof err), 1);
-    assert_int_equal(pid, getpid());
-    pidfile_release(fd, path);
-}
-
-static void
 the_pid_written_in_the_file_is_not_believed(void **state)
 {
     char err[FEED_ERR_MAX] = "";
@@ -752,6 +733,38 @@ probe_child(const char *path, char *text, size_t len)
     return pidfile_probe(path, &pid, &there, text, len);
 }
 
+/* Probes as a child: the pid it found, as text. */
+static int
+probe_pid_child(const char *path, char *text, size_t len)
+{
+    long pid = 0;
+    int there;
+    int rc = pidfile_probe(path, &pid, &there, text, len);
+
+    if (rc == 1) {
+        snprintf(text, len, "%ld", pid);
+    }
+    return rc;
+}
+
+static void
+a_user_who_may_only_read_the_pidfile_is_told_the_holder(void **state)
+{
+    char want[32];
+    const char *path = scratch_path("feed.pid");
+    struct holder h = start_holder(path, 1, NULL);
+    struct outcome o;
+
+    (void)state;
+    /* `status` as another user: read access is all it takes. */
+    assert_int_equal(chmod(scratch, 0711), 0);
+    o = unprivileged(probe_pid_child, path);
+    assert_int_equal(o.rc, 1);
+    snprintf(want, sizeof want, "%ld", (long)h.pid);
+    assert_string_equal(o.text, want);
+    stop_holder(&h);
+}
+
 static void
 a_pidfile_that_cannot_be_read_cannot_be_probed(void **state)
 {
@@ -966,7 +979,6 @@ main(void)
         T(a_pidfile_held_by_a_live_process_is_refused_with_its_pid),
         T(a_holder_that_has_not_written_its_pid_yet_is_reported_as_pid_0),
         T(pidfile_probe_tells_running_from_dead_from_absent),
-        T(pidfile_probe_sees_the_lock_of_this_very_process),
         T(a_write_that_fails_is_reported_with_the_reason),
         T(the_pid_written_in_the_file_is_not_believed),
         T(a_holder_that_has_not_claimed_the_lock_is_pid_0_whatever_the_file_says),
@@ -979,6 +991,7 @@ main(void)
         T(a_pidfile_folder_that_cannot_be_looked_at_is_refused),
         T(a_symlink_is_never_followed),
         T(a_pidfile_in_a_missing_folder_cannot_be_acquired),
+        T(a_user_who_may_only_read_the_pidfile_is_told_the_holder),
         T(a_pidfile_that_cannot_be_read_cannot_be_probed),
         T(pidfile_release_removes_its_own_file_only),
         T(pidfile_remove_stale_removes_a_file_nobody_holds),

@@ -92,9 +92,19 @@ assert_refused(const char *spec, const char *dir, enum feed_kind kind,
     plugin_unload(&p);
 }
 
-static const char test_sink_line[] =
-    "test_sink        sink    0.0.1     appends records to a file, with "
-    "injected faults (tests only)\n";
+/* The line `plugins` prints for test_sink at FOLDER/FILE (two at a time). */
+static const char *
+sink_line(const char *folder, const char *file)
+{
+    static char lines[2][PATH_MAX * 2];
+    static int next;
+    char *line = lines[next++ % 2];
+
+    snprintf(line, sizeof lines[0], "test_sink        sink    0.0.1     "
+             "appends records to a file, with injected faults (tests only) (%s/%s)\n",
+             folder, file);
+    return line;
+}
 
 /* ------------------------------------------------------------------ */
 
@@ -122,6 +132,70 @@ a_plugin_named_by_its_bare_name_is_found_in_the_plugin_dir(void **state)
     assert_null(p.desc);
     /* Unloading twice is harmless. */
     plugin_unload(&p);
+}
+
+/* "scratch/a:scratch/b:...", the given folders made (empty) in scratch. */
+static const char *
+search_path(const char *const *names, size_t n)
+{
+    static char dirs[PATH_MAX * 4];
+    size_t len = 0;
+
+    dirs[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        mkdir(scratch_path(names[i]), 0755);
+        len += (size_t)snprintf(dirs + len, sizeof dirs - len, "%s%s/%s",
+                                i == 0 ? "" : ":", scratch, names[i]);
+    }
+    return dirs;
+}
+
+static void
+the_first_folder_of_the_search_path_that_has_the_plugin_wins(void **state)
+{
+    static const char *const names[] = {"a", "b", "c"};
+    char err[FEED_ERR_MAX] = "";
+    char want[PATH_MAX];
+    const char *dirs = search_path(names, 3);
+    struct plugin p;
+
+    (void)state;
+    copy_plugin("test_sink.so", "b/test_sink.so");
+    copy_plugin("test_sink.so", "c/test_sink.so");
+    assert_int_equal(plugin_load(&p, "test_sink", dirs, "/nowhere",
+                                 FEED_KIND_SINK, err, sizeof err),
+                     0);
+    snprintf(want, sizeof want, "%s/b/test_sink.so", scratch);
+    assert_string_equal(p.path, want);
+    plugin_unload(&p);
+}
+
+static void
+a_broken_first_match_is_refused_not_skipped(void **state)
+{
+    static const char *const names[] = {"a", "b"};
+    const char *dirs = search_path(names, 2);
+    char want[PATH_MAX * 2];
+
+    (void)state;
+    copy_plugin("no_write.so", "a/test_sink.so");
+    copy_plugin("test_sink.so", "b/test_sink.so");
+    snprintf(want, sizeof want, "%s/a/test_sink.so is a sink plugin without "
+             "a write callback", scratch);
+    assert_refused("test_sink", dirs, FEED_KIND_SINK, want);
+}
+
+static void
+a_name_in_no_folder_of_the_search_path_is_refused_naming_the_path(
+    void **state)
+{
+    static const char *const names[] = {"a", "b"};
+    const char *dirs = search_path(names, 2);
+    char want[PATH_MAX * 5];
+
+    (void)state;
+    snprintf(want, sizeof want, "cannot find nope.so in plugin_dir %s", dirs);
+    assert_refused("nope", dirs, FEED_KIND_SINK, want);
 }
 
 static void
@@ -169,12 +243,12 @@ a_missing_file_is_refused_naming_the_path(void **state)
 
     (void)state;
     snprintf(want, sizeof want,
-             "plugin nope: cannot open %s/nope.so: No "
+             "cannot open %s/nope.so: No "
              "such file or directory",
              plugins);
     assert_refused("nope", plugins, FEED_KIND_SINK, want);
     snprintf(want, sizeof want,
-             "plugin ./nope.so: cannot open %s/./nope.so: "
+             "cannot open %s/./nope.so: "
              "No such file or directory",
              scratch);
     assert_refused("./nope.so", plugins, FEED_KIND_SINK, want);
@@ -188,10 +262,10 @@ a_fifo_is_refused_at_once_instead_of_blocking_dlopen(void **state)
     (void)state;
     /* dlopen() would wait for a writer forever: the test would time out. */
     assert_int_equal(mkfifo(scratch_path("fifo.so"), 0644), 0);
-    snprintf(want, sizeof want, "plugin fifo: %s/fifo.so is not a regular "
+    snprintf(want, sizeof want, "%s/fifo.so is not a regular "
              "file", scratch);
     assert_refused("fifo", scratch, FEED_KIND_SINK, want);
-    snprintf(want, sizeof want, "plugin ./fifo.so: %s/./fifo.so is not a "
+    snprintf(want, sizeof want, "%s/./fifo.so is not a "
              "regular file", scratch);
     assert_refused("./fifo.so", plugins, FEED_KIND_SINK, want);
 }
@@ -203,7 +277,7 @@ a_folder_is_not_a_plugin(void **state)
 
     (void)state;
     assert_int_equal(mkdir(scratch_path("dir.so"), 0755), 0);
-    snprintf(want, sizeof want, "plugin dir: %s/dir.so is not a regular "
+    snprintf(want, sizeof want, "%s/dir.so is not a regular "
              "file", scratch);
     assert_refused("dir", scratch, FEED_KIND_SINK, want);
 }
@@ -217,7 +291,7 @@ a_file_that_is_not_elf_cannot_be_loaded(void **state)
     write_file("x.so", "this is not a shared object, only some text that "
                        "is long enough to hold an ELF header\n");
     snprintf(want, sizeof want,
-             "plugin x: cannot load %s/x.so: invalid ELF "
+             "cannot load %s/x.so: invalid ELF "
              "header",
              scratch);
     assert_refused("x", scratch, FEED_KIND_SINK, want);
@@ -230,7 +304,7 @@ a_shared_object_without_the_symbol_is_not_a_plugin(void **state)
 
     (void)state;
     snprintf(want, sizeof want,
-             "plugin no_symbol: %s/no_symbol.so is not a "
+             "%s/no_symbol.so is not a "
              "feed-core plugin (no symbol feed_plugin)",
              plugins);
     assert_refused("no_symbol", plugins, FEED_KIND_SINK, want);
@@ -243,7 +317,7 @@ a_plugin_built_for_another_abi_names_both_numbers(void **state)
 
     (void)state;
     snprintf(want, sizeof want,
-             "plugin bad_abi: %s/bad_abi.so was built for "
+             "%s/bad_abi.so was built for "
              "plugin ABI 99, this feed-core speaks ABI 2",
              plugins);
     assert_refused("bad_abi", plugins, FEED_KIND_SINK, want);
@@ -256,7 +330,7 @@ a_descriptor_smaller_than_its_abi_allows_is_refused(void **state)
 
     (void)state;
     snprintf(want, sizeof want,
-             "plugin short_desc: %s/short_desc.so has a descriptor of 16 "
+             "%s/short_desc.so has a descriptor of 16 "
              "bytes, plugin ABI 2 needs at least %zu",
              plugins, (size_t)FEED_PLUGIN_MIN_SIZE);
     assert_refused("short_desc", plugins, FEED_KIND_SINK, want);
@@ -285,12 +359,12 @@ a_plugin_of_the_wrong_kind_is_refused(void **state)
 
     (void)state;
     snprintf(want, sizeof want,
-             "plugin test_sink: %s/test_sink.so is a sink "
+             "%s/test_sink.so is a sink "
              "plugin, not a parser",
              plugins);
     assert_refused("test_sink", plugins, FEED_KIND_PARSER, want);
     snprintf(want, sizeof want,
-             "plugin test_sink: %s/test_sink.so is a sink "
+             "%s/test_sink.so is a sink "
              "plugin, not a source",
              plugins);
     assert_refused("test_sink", plugins, FEED_KIND_SOURCE, want);
@@ -303,7 +377,7 @@ a_sink_without_a_write_callback_is_refused(void **state)
 
     (void)state;
     snprintf(want, sizeof want,
-             "plugin no_write: %s/no_write.so is a sink "
+             "%s/no_write.so is a sink "
              "plugin without a write callback",
              plugins);
     assert_refused("no_write", plugins, FEED_KIND_SINK, want);
@@ -323,7 +397,7 @@ a_path_that_does_not_fit_is_refused(void **state)
     assert_int_equal(
         plugin_load(&p, name, plugins, scratch, FEED_KIND_SINK, err, sizeof err),
         -1);
-    snprintf(want, sizeof want, "plugin %s: path too long", name);
+    snprintf(want, sizeof want, "the path of plugin %s is too long", name);
     /* err is FEED_ERR_MAX bytes: the message is cut, never overrun. */
     assert_int_equal(strlen(err), FEED_ERR_MAX - 1);
     assert_memory_equal(err, want, FEED_ERR_MAX - 1);
@@ -331,7 +405,7 @@ a_path_that_does_not_fit_is_refused(void **state)
     assert_int_equal(
         plugin_load(&p, name, plugins, scratch, FEED_KIND_SINK, err, sizeof err),
         -1);
-    snprintf(want, sizeof want, "plugin %s: path too long", name);
+    snprintf(want, sizeof want, "the path of plugin %s is too long", name);
     assert_memory_equal(err, want, FEED_ERR_MAX - 1);
 }
 
@@ -364,17 +438,18 @@ plugin_list_prints_good_plugins_and_one_line_per_broken_one(void **state)
     write_file(".so", "a name that is only a suffix\n");
     assert_int_equal(list(scratch, &out, &errout), -1);
     /* Sorted by file name; a plugin says its own name. */
-    if (asprintf(&want, "%s%s", test_sink_line, test_sink_line) == -1) {
+    if (asprintf(&want, "%s%s", sink_line(scratch, "another.so"),
+                 sink_line(scratch, "test_sink.so")) == -1) {
         fail();
     }
     assert_string_equal(out, want);
     free(want);
     if (asprintf(&want,
-                 "feed-core: plugin bad_abi: %s/bad_abi.so was built for "
+                 "feed-core: %s/bad_abi.so was built for "
                  "plugin ABI 99, this feed-core speaks ABI 2\n"
-                 "feed-core: plugin garbage: cannot load %s/garbage.so: "
+                 "feed-core: cannot load %s/garbage.so: "
                  "invalid ELF header\n"
-                 "feed-core: plugin no_write: %s/no_write.so is a sink "
+                 "feed-core: %s/no_write.so is a sink "
                  "plugin without a write callback\n",
                  scratch, scratch, scratch) == -1) {
         fail();
@@ -394,23 +469,55 @@ plugin_list_of_the_test_plugin_dir_fails_for_its_broken_plugins(void **state)
 
     (void)state;
     assert_int_equal(list(plugins, &out, &errout), -1);
-    assert_non_null(strstr(out, test_sink_line));
+    assert_non_null(strstr(out, sink_line(plugins, "test_sink.so")));
     snprintf(line, sizeof line,
-             "feed-core: plugin bad_abi: %s/bad_abi.so "
+             "feed-core: %s/bad_abi.so "
              "was built for plugin ABI 99, this feed-core speaks ABI 2\n",
              plugins);
     assert_non_null(strstr(errout, line));
     snprintf(line, sizeof line,
-             "feed-core: plugin no_symbol: "
+             "feed-core: "
              "%s/no_symbol.so is not a feed-core plugin (no symbol "
              "feed_plugin)\n",
              plugins);
     assert_non_null(strstr(errout, line));
     snprintf(line, sizeof line,
-             "feed-core: plugin no_write: %s/no_write.so "
+             "feed-core: %s/no_write.so "
              "is a sink plugin without a write callback\n",
              plugins);
     assert_non_null(strstr(errout, line));
+    free(out);
+    free(errout);
+}
+
+static void
+plugin_list_follows_the_search_path_and_leaves_out_shadowed_names(
+    void **state)
+{
+    static const char *const names[] = {"a", "none", "b"};
+    const char *dirs = search_path(names, 3);
+    char *out = NULL;
+    char *errout = NULL;
+    char *want;
+
+    (void)state;
+    assert_int_equal(rmdir(scratch_path("none")), 0);
+    copy_plugin("test_sink.so", "a/test_sink.so");
+    copy_plugin("test_sink.so", "b/test_sink.so");
+    copy_plugin("test_sink.so", "b/another.so");
+    assert_int_equal(list(dirs, &out, &errout), -1);
+    if (asprintf(&want, "%s%s", sink_line(scratch, "a/test_sink.so"),
+                 sink_line(scratch, "b/another.so")) == -1) {
+        fail();
+    }
+    assert_string_equal(out, want);
+    free(want);
+    if (asprintf(&want, "feed-core: cannot read plugin folder %s/none: No "
+                 "such file or directory\n", scratch) == -1) {
+        fail();
+    }
+    assert_string_equal(errout, want);
+    free(want);
     free(out);
     free(errout);
 }
@@ -438,7 +545,7 @@ plugin_list_of_good_plugins_only_succeeds(void **state)
     (void)state;
     copy_plugin("test_sink.so", "test_sink.so");
     assert_int_equal(list(scratch, &out, &errout), 0);
-    assert_string_equal(out, test_sink_line);
+    assert_string_equal(out, sink_line(scratch, "test_sink.so"));
     assert_string_equal(errout, "");
     free(out);
     free(errout);
@@ -469,6 +576,9 @@ main(void)
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, scratch_setup, scratch_teardown)
         T(a_plugin_named_by_its_bare_name_is_found_in_the_plugin_dir),
+        T(the_first_folder_of_the_search_path_that_has_the_plugin_wins),
+        T(a_broken_first_match_is_refused_not_skipped),
+        T(a_name_in_no_folder_of_the_search_path_is_refused_naming_the_path),
         T(a_spec_with_a_slash_is_a_path_resolved_against_base),
         T(plugin_unload_takes_a_plugin_that_never_loaded),
         T(a_missing_file_is_refused_naming_the_path),
@@ -485,6 +595,7 @@ main(void)
         T(plugin_kind_name_names_every_kind),
         T(plugin_list_prints_good_plugins_and_one_line_per_broken_one),
         T(plugin_list_of_the_test_plugin_dir_fails_for_its_broken_plugins),
+        T(plugin_list_follows_the_search_path_and_leaves_out_shadowed_names),
         T(plugin_list_of_an_empty_folder_prints_nothing),
         T(plugin_list_of_good_plugins_only_succeeds),
         T(plugin_list_of_a_missing_folder_says_so),
