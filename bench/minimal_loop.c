@@ -39,13 +39,17 @@
 
 #include "number.h"
 
-/* Requests taken into one transaction at most (REQ clients are in lockstep,
- * so this is also how many clients one turn can serve). */
+/*
+ * Requests taken into one transaction at most (REQ clients are in lockstep,
+ * so this is also how many clients one turn can serve).
+ */
 #define MAX_REQUESTS 1024
 /* One line of a trade, as csv_trade bounds it. */
 #define LINE_MAX_LEN 256
-/* How long a wait for the first request lasts before the stop flag is
- * looked at again. */
+/*
+ * How long a wait for the first request lasts before the stop flag is
+ * looked at again.
+ */
 #define POLL_MS 200
 #define NAME_MAX_LEN 64
 
@@ -206,8 +210,7 @@ db_fail(MYSQL *db, const char *what)
     return -1;
 }
 
-/* Connects and sets the session up as mysql_fee does; NULL after saying
- * why. */
+/* Connects and sets the session up as mysql_fee does; NULL after saying why. */
 static MYSQL *
 connect_db(const struct options *o)
 {

@@ -427,8 +427,10 @@ worker_main(void *arg)
     for (;;) {
         int room = 0;
         int idle = 0;
-        /* After a write, queue_next() says done and takes what gathered
-         * meanwhile without waking another worker for it. */
+        /*
+         * After a write, queue_next() says done and takes what gathered
+         * meanwhile without waking another worker for it.
+         */
         size_t n = wrote ? queue_next(&pl->queue, pl->set.batch_max, w->batch,
                                       pl->set.batch_max, &w->nbatch, &room,
                                       TICK_MS, &idle)

@@ -595,7 +595,6 @@ closing_while_one_writes_lets_every_waiting_worker_finish(void **state)
     queue_destroy(&q);
 }
 
-
 /* Like a worker that has written: done, and the next batch, in one step. */
 static size_t
 next_batch(struct queue *q, struct msg **out, size_t cap, int *idle)
@@ -603,8 +602,10 @@ next_batch(struct queue *q, struct msg **out, size_t cap, int *idle)
     size_t nout;
     int room;
 
-    /* Timed: a worker woken by mistake that took the batch must not leave
-     * this thread blocked for ever. */
+    /*
+     * Timed: a worker woken by mistake that took the batch must not leave
+     * this thread blocked for ever.
+     */
     return queue_next(q, WAITER_BATCH_MAX, out, cap, &nout, &room, 2000,
                       idle);
 }
@@ -678,7 +679,7 @@ a_worker_done_that_finds_nothing_no_longer_counts_as_writing(void **state)
 }
 
 static void
-closing_while_the_writer_takes_the_rest_lets_the_waiting_workers_finish(
+the_writer_taking_the_rest_of_a_closed_queue_lets_the_others_leave(
     void **state)
 {
     struct queue q;
@@ -913,7 +914,7 @@ main(void)
         cmocka_unit_test(
             a_worker_done_that_finds_nothing_no_longer_counts_as_writing),
         cmocka_unit_test(
-            closing_while_the_writer_takes_the_rest_lets_the_waiting_workers_finish),
+            the_writer_taking_the_rest_of_a_closed_queue_lets_the_others_leave),
         cmocka_unit_test(
             every_message_is_popped_exactly_once_by_concurrent_workers),
     };
