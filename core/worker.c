@@ -416,7 +416,11 @@ worker_main(void *arg)
 {
     struct worker *w = arg;
     struct pipeline *pl = w->pl;
+    char name[16];
 
+    /* ps -L, top -H, perf and bench/run tell the workers apart by it. */
+    snprintf(name, sizeof name, "worker %u", w->id);
+    pthread_setname_np(pthread_self(), name);
     if (connect_first(w) == -1) {
         return NULL;
     }
