@@ -7,8 +7,10 @@
  * When no other worker is committing, a lone request is written at once;
  * while one is, a worker waits for that commit to end or for an eighth of
  * batch_max to gather, so a busy queue yields large batches (group commit
- * without a timer). Workers wait with a timeout (queue_pop_wait) so an idle
- * one can check its connection.
+ * without a timer). A worker that has just written takes what gathered
+ * meanwhile itself (queue_next) instead of waking another for it. Workers
+ * wait with a timeout (queue_pop_wait) so an idle one can check its
+ * connection.
  */
 #include "queue.h"
 
@@ -122,10 +124,13 @@ queue_pop(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
     return queue_pop_wait(q, batch_max, out, cap, nout, room, 0, &idle);
 }
 
-size_t
-queue_pop_wait(struct queue *q, size_t batch_max, struct msg **out,
-               size_t cap, size_t *nout, int *room, unsigned wait_ms,
-               int *idle)
+/*
+ * queue_pop_wait(), and with `done` queue_done() first under the same
+ * lock: see queue_next().
+ */
+static size_t
+pop(struct queue *q, int done, size_t batch_max, struct msg **out, size_t cap,
+    size_t *nout, int *room, unsigned wait_ms, int *idle)
 {
     struct timespec deadline = clock_after_ms(CLOCK_MONOTONIC, wait_ms);
     size_t n = 0;
@@ -134,6 +139,18 @@ queue_pop_wait(struct queue *q, size_t batch_max, struct msg **out,
 
     *idle = 0;
     pthread_mutex_lock(&q->lock);
+    if (done) {
+        q->writing--;
+        if (q->closed) {
+            /* Draining: whoever waits may now take the rest, or leave. */
+            pthread_cond_broadcast(&q->not_empty);
+        }
+        /*
+         * Otherwise nobody is woken: whatever a waiting worker could take
+         * now, this one takes below without sleeping (the same rule), and
+         * the rest of a large backlog wakes the next worker there.
+         */
+    }
     q->enough = enough_for(batch_max);
     for (;;) {
         before = atomic_load_explicit(&q->records, memory_order_relaxed);
@@ -183,6 +200,21 @@ queue_pop_wait(struct queue *q, size_t batch_max, struct msg **out,
     pthread_mutex_unlock(&q->lock);
     *room = before >= q->max && before - records < q->max;
     return n;
+}
+
+size_t
+queue_pop_wait(struct queue *q, size_t batch_max, struct msg **out,
+               size_t cap, size_t *nout, int *room, unsigned wait_ms,
+               int *idle)
+{
+    return pop(q, 0, batch_max, out, cap, nout, room, wait_ms, idle);
+}
+
+size_t
+queue_next(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
+           size_t *nout, int *room, unsigned wait_ms, int *idle)
+{
+    return pop(q, 1, batch_max, out, cap, nout, room, wait_ms, idle);
 }
 
 void

@@ -51,7 +51,7 @@ void queue_push(struct queue *q, struct msg *m);
  * count) are written while the queue's lock is held, so whoever holds that
  * lock sees every message either still queued or in some worker's `out`.
  * *room is set when this pop made room for a waiting source. Every pop
- * that returns messages must be followed by queue_done().
+ * that returns messages must be followed by queue_done() or queue_next().
  */
 size_t queue_pop(struct queue *q, size_t batch_max, struct msg **out,
                  size_t cap, size_t *nout, int *room);
@@ -66,8 +66,24 @@ size_t queue_pop_wait(struct queue *q, size_t batch_max, struct msg **out,
                       size_t cap, size_t *nout, int *room, unsigned wait_ms,
                       int *idle);
 
-/* The worker has written what it popped. */
+/*
+ * The worker has written what it popped. Wakes a waiting worker when
+ * something gathered meanwhile (the caller may not pop again).
+ */
 void queue_done(struct queue *q);
+
+/*
+ * queue_done() and queue_pop_wait() in one step, for a worker that pops
+ * again as soon as it has written (returns and sets what queue_pop_wait()
+ * does). What gathered while it wrote is its own to take, under the same
+ * lock, so no other worker is woken for it: waking one would cost a
+ * context switch on each side for a batch this worker takes anyway, or
+ * for nothing while a third worker still writes. On a closed queue every
+ * waiting worker is woken, as by queue_done(), to drain and leave.
+ */
+size_t queue_next(struct queue *q, size_t batch_max, struct msg **out,
+                  size_t cap, size_t *nout, int *room, unsigned wait_ms,
+                  int *idle);
 
 /* No more pushes will come; workers drain what is left and stop. */
 void queue_close(struct queue *q);

@@ -595,6 +595,128 @@ closing_while_one_writes_lets_every_waiting_worker_finish(void **state)
     queue_destroy(&q);
 }
 
+/* Like a worker that has written: done, and the next batch, in one step. */
+static size_t
+next_batch(struct queue *q, struct msg **out, size_t cap, int *idle)
+{
+    size_t nout;
+    int room;
+
+    /*
+     * Timed: a worker woken by mistake that took the batch must not leave
+     * this thread blocked for ever.
+     */
+    return queue_next(q, WAITER_BATCH_MAX, out, cap, &nout, &room, 2000,
+                      idle);
+}
+
+static void
+a_worker_done_writing_takes_what_gathered_and_wakes_no_other(void **state)
+{
+    struct queue q;
+    struct waiter w;
+    pthread_t t;
+    struct msg *writing;
+    struct msg *out[4];
+    struct timespec pause = {0, 1000000};
+    long before;
+    int idle;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    queue_push(&q, make_msg(1, 1));
+    writing = pop_one_and_write(&q);
+    start_waiter(&w, &t, &q);
+    queue_push(&q, make_msg(2, 2)); /* 2: not enough for a batch of its own */
+    before = sleeps_of(w.tid);
+    assert_int_equal(next_batch(&q, out, 4, &idle), 1);
+    assert_int_equal(idle, 0);
+    assert_int_equal(id_of(out[0]), 2);
+    /*
+     * Woken, the other worker would find the batch taken and sleep again
+     * (or take it first). Watched for 200 ms, it must not have stirred:
+     * this cannot fail when it is right, however slow the machine.
+     */
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(sleeps_of(w.tid), before);
+        nanosleep(&pause, NULL);
+    }
+    pthread_mutex_lock(&w.lock);
+    assert_int_equal(w.done, 0);
+    pthread_mutex_unlock(&w.lock);
+    queue_close(&q);
+    assert_int_equal(join_waiter(&w, t), 0);
+    queue_done(&q);
+    msg_free(out[0]);
+    msg_free(writing);
+    queue_destroy(&q);
+}
+
+static void
+a_worker_done_that_finds_nothing_no_longer_counts_as_writing(void **state)
+{
+    struct queue q;
+    struct waiter w;
+    pthread_t t;
+    struct msg *writing;
+    struct msg *out[4];
+    int idle;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    queue_push(&q, make_msg(1, 1));
+    writing = pop_one_and_write(&q);
+    assert_int_equal(next_batch(&q, out, 4, &idle), 0);
+    assert_int_equal(idle, 1);
+    /* Nobody writes now: a lone small message goes at once. */
+    start_waiter(&w, &t, &q);
+    queue_push(&q, make_msg(2, 1));
+    assert_int_equal(join_waiter(&w, t), 1);
+    assert_int_equal(id_of(w.out[0]), 2);
+    msg_free(w.out[0]);
+    msg_free(writing);
+    queue_destroy(&q);
+}
+
+static void
+the_writer_taking_the_rest_of_a_closed_queue_lets_the_others_leave(
+    void **state)
+{
+    struct queue q;
+    struct waiter w1;
+    struct waiter w2;
+    pthread_t t1;
+    pthread_t t2;
+    struct msg *writing;
+    struct msg *out[4];
+    long before1;
+    long before2;
+    int idle;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    queue_push(&q, make_msg(1, 1));
+    writing = pop_one_and_write(&q);
+    start_waiter(&w1, &t1, &q);
+    start_waiter(&w2, &t2, &q);
+    queue_push(&q, make_msg(2, 1));
+    before1 = sleeps_of(w1.tid);
+    before2 = sleeps_of(w2.tid);
+    queue_close(&q);
+    /* Both wake, see the writer still busy, and sleep again ... */
+    await_sleep_again(w1.tid, before1);
+    await_sleep_again(w2.tid, before2);
+    /* ... the writer takes the rest itself, and neither may sleep on. */
+    assert_int_equal(next_batch(&q, out, 4, &idle), 1);
+    assert_int_equal(id_of(out[0]), 2);
+    assert_int_equal(join_waiter(&w1, t1) + join_waiter(&w2, t2), 0);
+    assert_int_equal(next_batch(&q, out + 1, 3, &idle), 0);
+    assert_int_equal(idle, 0);
+    msg_free(out[0]);
+    msg_free(writing);
+    queue_destroy(&q);
+}
+
 /* ------------------------------------------------------------------
  * One producer, four consumers
  */
@@ -614,6 +736,7 @@ struct crowd {
 
 struct consumer {
     struct crowd *c;
+    int next; /* nonzero: queue_next() after a batch, as the workers do */
     uint64_t messages;
     uint64_t records;
     uint64_t id_sum;
@@ -633,10 +756,11 @@ consume(void *arg)
     struct msg *out[64];
     size_t nout;
     int room;
-    size_t n;
+    int idle;
     int64_t last = -1;
+    size_t n = queue_pop(&c->q, BATCH_MAX, out, 64, &nout, &room);
 
-    while ((n = queue_pop(&c->q, BATCH_MAX, out, 64, &nout, &room)) > 0) {
+    while (n > 0) {
         size_t records = 0;
 
         for (size_t i = 0; i < n; i++) {
@@ -659,12 +783,22 @@ consume(void *arg)
         if (nout != n || (n > 1 && records > BATCH_MAX)) {
             atomic_store(&c->trouble, 2);
         }
-        queue_done(&c->q);
         if (room) {
             pthread_mutex_lock(&c->room_lock);
             pthread_cond_broadcast(&c->room);
             pthread_mutex_unlock(&c->room_lock);
         }
+        if (me->next) {
+            n = queue_next(&c->q, BATCH_MAX, out, 64, &nout, &room, 0, &idle);
+        } else {
+            queue_done(&c->q);
+            n = queue_pop(&c->q, BATCH_MAX, out, 64, &nout, &room);
+        }
+    }
+    if (room) {
+        pthread_mutex_lock(&c->room_lock);
+        pthread_cond_broadcast(&c->room);
+        pthread_mutex_unlock(&c->room_lock);
     }
     return NULL;
 }
@@ -720,6 +854,7 @@ every_message_is_popped_exactly_once_by_concurrent_workers(void **state)
     for (int i = 0; i < CONSUMERS; i++) {
         memset(&consumers[i], 0, sizeof consumers[i]);
         consumers[i].c = c;
+        consumers[i].next = i % 2; /* both ways at once */
         assert_int_equal(
             pthread_create(&workers[i], NULL, consume, &consumers[i]), 0);
     }
@@ -774,6 +909,12 @@ main(void)
             enough_records_do_not_wait_for_the_worker_that_writes),
         cmocka_unit_test(
             closing_while_one_writes_lets_every_waiting_worker_finish),
+        cmocka_unit_test(
+            a_worker_done_writing_takes_what_gathered_and_wakes_no_other),
+        cmocka_unit_test(
+            a_worker_done_that_finds_nothing_no_longer_counts_as_writing),
+        cmocka_unit_test(
+            the_writer_taking_the_rest_of_a_closed_queue_lets_the_others_leave),
         cmocka_unit_test(
             every_message_is_popped_exactly_once_by_concurrent_workers),
     };
