@@ -185,6 +185,10 @@ cmd_stop(struct settings *s)
         pidfile_probe(s->pidfile, &pid2, &exists, err, sizeof err) == 0) {
         pidfile_note(s->pidfile, note, sizeof note);
     }
+    /* A start may have taken the pidfile over: the daemon's own mark. */
+    if (pidfile_gave_up(s->pidfile, pid)) {
+        snprintf(note, sizeof note, "stop_timeout");
+    }
     if (clear_pidfile(s->pidfile) == -1) {
         return 1;
     }

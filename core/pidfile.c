@@ -329,6 +329,68 @@ pidfile_note(const char *path, char *buf, size_t len)
     return buf;
 }
 
+/* "PATH.stop_timeout" into buf; -1 when it does not fit. */
+static int
+gave_up_path(const char *path, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%s.stop_timeout", path);
+
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
+pidfile_mark_gave_up(const char *path, long pid, char *err, size_t errlen)
+{
+    char mark[PATH_MAX];
+    char text[32];
+    int n = snprintf(text, sizeof text, "%ld\n", pid);
+    int fd = -1;
+
+    if (gave_up_path(path, mark, sizeof mark) == -1) {
+        snprintf(err, errlen, "%s.stop_timeout: path too long", path);
+        return -1;
+    }
+    fd = open(mark, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+              0644);
+    if (fd == -1 || write(fd, text, (size_t)n) != n) {
+        snprintf(err, errlen, "cannot write %s: %s", mark, strerror(errno));
+        if (fd != -1) {
+            close(fd);
+        }
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+int
+pidfile_gave_up(const char *path, long pid)
+{
+    char mark[PATH_MAX];
+    char text[32];
+    int fd;
+    ssize_t n;
+
+    if (gave_up_path(path, mark, sizeof mark) == -1) {
+        return 0;
+    }
+    fd = open(mark, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd == -1) {
+        return 0;
+    }
+    n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0) {
+        return 0;
+    }
+    text[n] = '\0';
+    if (strtol(text, NULL, 10) != pid) {
+        return 0;
+    }
+    unlink(mark);
+    return 1;
+}
+
 int
 pidfile_probe(const char *path, long *pid, int *exists, char *err,
               size_t errlen)

@@ -52,6 +52,20 @@ int pidfile_write(int fd, long pid, const char *note, char *err, size_t errlen);
 char *pidfile_note(const char *path, char *buf, size_t len);
 
 /*
+ * Leaves "PATH.stop_timeout" holding `pid`: that daemon gave up at its stop
+ * deadline. The pidfile says so too, but a `start` waiting for the daemon
+ * may take the pidfile over before `stop` reads it; this file is only
+ * `stop`'s. Returns 0, or -1 with err.
+ */
+int pidfile_mark_gave_up(const char *path, long pid, char *err,
+                         size_t errlen);
+
+/*
+ * 1 when "PATH.stop_timeout" names `pid` (the file is removed), else 0.
+ */
+int pidfile_gave_up(const char *path, long pid);
+
+/*
  * Tells whether a live process holds the lock: returns 1 and its pid in
  * *pid (as the kernel reports the lock's holder; whatever the file says
  * is not believed), 0 when not held (*exists says whether the file is

@@ -335,6 +335,10 @@ give_up(struct daemon *d)
                   d->set->stop_timeout, n);
     }
     /* `stop` reads this and reports the failure; the lock goes with us. */
+    if (pidfile_mark_gave_up(d->set->pidfile, (long)getpid(), err,
+                             sizeof err) == -1) {
+        log_warning("%s", err);
+    }
     if (pidfile_write(d->pid_fd, (long)getpid(), "stop_timeout", err,
                       sizeof err) == -1) {
         log_error("%s", err);

@@ -965,6 +965,26 @@ pidfile_mkdir_says_which_folder_it_cannot_chown(void **state)
     assert_string_equal(o.text, want);
 }
 
+static void
+a_daemon_that_gave_up_leaves_stop_a_mark_of_its_own(void **state)
+{
+    const char *path = scratch_path("feed.pid");
+    char err[256];
+
+    (void)state;
+    assert_int_equal(pidfile_gave_up(path, 4121), 0);
+    assert_int_equal(pidfile_mark_gave_up(path, 4121, err, sizeof err), 0);
+    /* Only for the pid that gave up, and only once. */
+    assert_int_equal(pidfile_gave_up(path, 4122), 0);
+    assert_int_equal(pidfile_gave_up(path, 4121), 1);
+    assert_int_equal(pidfile_gave_up(path, 4121), 0);
+    assert_int_equal(pidfile_mark_gave_up("/nonexistent/feed.pid", 1, err,
+                                          sizeof err),
+                     -1);
+    assert_string_equal(err, "cannot write /nonexistent/feed.pid.stop_timeout: "
+                             "No such file or directory");
+}
+
 int
 main(void)
 {
@@ -979,6 +999,7 @@ main(void)
         T(a_stale_pidfile_left_by_a_dead_process_is_taken_over),
         T(a_pidfile_held_by_a_live_process_is_refused_with_its_pid),
         T(a_holder_that_has_not_written_its_pid_yet_is_reported_as_pid_0),
+        T(a_daemon_that_gave_up_leaves_stop_a_mark_of_its_own),
         T(pidfile_probe_tells_running_from_dead_from_absent),
         T(a_write_that_fails_is_reported_with_the_reason),
         T(the_pid_written_in_the_file_is_not_believed),
