@@ -76,8 +76,8 @@ pause_ms(long ms)
  * daemon leaves on its way out ("stop_timeout") is kept in note.
  */
 static int
-wait_released(const char *pidfile, long pid, uint64_t timeout_ms,
-              char *note, size_t notelen)
+wait_released(const char *pidfile, long pid, uint64_t timeout_ms, char *note,
+              size_t notelen)
 {
     uint64_t deadline = clock_ms() + timeout_ms;
     char err[FEED_ERR_MAX];
@@ -166,10 +166,12 @@ cmd_stop(struct settings *s)
     if (wait_released(s->pidfile, pid, (uint64_t)(s->stop_timeout + 5) * 1000,
                       note, sizeof note) == -1) {
         kill((pid_t)pid, SIGKILL);
-        fprintf(stderr, "feed-core: pid %ld did not stop within %lld s: "
-                "killed it\n", pid, s->stop_timeout + 5);
-        if (wait_released(s->pidfile, pid, KILL_WAIT_MS, note,
-                          sizeof note) == -1) {
+        fprintf(stderr,
+                "feed-core: pid %ld did not stop within %lld s: "
+                "killed it\n",
+                pid, s->stop_timeout + 5);
+        if (wait_released(s->pidfile, pid, KILL_WAIT_MS, note, sizeof note) ==
+            -1) {
             fprintf(stderr, "feed-core: pid %ld still holds %s\n", pid,
                     s->pidfile);
             return 1;
@@ -179,15 +181,16 @@ cmd_stop(struct settings *s)
     }
     /* The lock goes a moment before the process: wait for that too. */
     wait_exited(pid, KILL_WAIT_MS);
-    if (note[0] == '\0' && pidfile_probe(s->pidfile, &pid2, &exists, err,
-                                          sizeof err) == 0) {
+    if (note[0] == '\0' &&
+        pidfile_probe(s->pidfile, &pid2, &exists, err, sizeof err) == 0) {
         pidfile_note(s->pidfile, note, sizeof note);
     }
     if (clear_pidfile(s->pidfile) == -1) {
         return 1;
     }
     if (strcmp(note, "stop_timeout") == 0) {
-        fprintf(stderr, "feed-core: pid %ld could not commit everything "
+        fprintf(stderr,
+                "feed-core: pid %ld could not commit everything "
                 "within stop_timeout (%lld s) and gave up; see its log\n",
                 pid, s->stop_timeout);
         return 1;
@@ -227,9 +230,9 @@ cmd_check(struct settings *s)
     if (run_check_privs(s, stderr) == -1) {
         return 1;
     }
-    printf("%s: OK (source %s, parser %s, sink %s)\n",
-           config_file(s->config), stage_name(&s->source),
-           stage_name(&s->parser), stage_name(&s->sink));
+    printf("%s: OK (source %s, parser %s, sink %s)\n", config_file(s->config),
+           stage_name(&s->source), stage_name(&s->parser),
+           stage_name(&s->sink));
     return 0;
 }
 
@@ -245,9 +248,10 @@ cmd_stats(struct settings *s)
     int rc;
 
     if (s->metrics == NULL) {
-        fprintf(stderr,
-                "feed-core: stats needs [core] metrics = ADDRESS:PORT in %s: it reads the running daemon's metrics listener\n",
-                config_file(s->config));
+        fprintf(
+            stderr,
+            "feed-core: stats needs [core] metrics = ADDRESS:PORT in %s: it reads the running daemon's metrics listener\n",
+            config_file(s->config));
         return 1;
     }
     rc = scrape_print(s->metrics, stdout, err, sizeof err);
@@ -267,8 +271,7 @@ cmd_plugins(const char *config_path)
     if (config_path == NULL) {
         return plugin_list(FEED_PLUGIN_DIR, stdout, stderr) == 0 ? 0 : 1;
     }
-    if (settings_load(&s, config_path, SETTINGS_CORE, stderr) !=
-        SETTINGS_OK) {
+    if (settings_load(&s, config_path, SETTINGS_CORE, stderr) != SETTINGS_OK) {
         settings_free(&s);
         return 1;
     }
@@ -296,8 +299,9 @@ cmd_keygen(const struct cli_options *o)
         fprintf(stderr, "feed-core: %s\n", err);
         return 1;
     }
-    printf("wrote %s/%s.key (public) and %s/%s.key_secret (secret, mode 0600)\n",
-           dir, name, dir, name);
+    printf(
+        "wrote %s/%s.key (public) and %s/%s.key_secret (secret, mode 0600)\n",
+        dir, name, dir, name);
     return 0;
 }
 
@@ -318,8 +322,8 @@ static enum command
 command_of(const char *word)
 {
     static const char *const names[] = {
-        "start", "stop", "restart", "status", "check", "plugins", "stats",
-        "help", "keygen",
+        "start",   "stop",  "restart", "status", "check",
+        "plugins", "stats", "help",    "keygen",
     };
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -406,6 +410,25 @@ cmd_start(const char *path, int foreground)
     return rc;
 }
 
+/*
+ * Loads the settings to `depth` and runs `command` on them; `fail_rc` when
+ * they cannot be loaded (the mistakes are reported).
+ */
+static int
+with_settings(const char *path, enum settings_depth depth, int fail_rc,
+              int (*command)(struct settings *))
+{
+    struct settings s;
+    int rc;
+
+    if (load(&s, path, depth) == -1) {
+        return fail_rc;
+    }
+    rc = command(&s);
+    settings_free(&s);
+    return rc;
+}
+
 /* Runs a command that needs settings; returns its exit code. */
 static int
 dispatch(enum command cmd, const struct cli_options *o)
@@ -426,33 +449,19 @@ dispatch(enum command cmd, const struct cli_options *o)
         settings_free(&s);
         return cmd == CMD_STOP ? rc : cmd_start(path, o->foreground);
     case CMD_STATUS:
-        if (load(&s, path, SETTINGS_CORE) == -1) {
-            return STATUS_UNKNOWN;
-        }
-        rc = cmd_status(&s);
-        break;
+        return with_settings(path, SETTINGS_CORE, STATUS_UNKNOWN, cmd_status);
     case CMD_CHECK:
-        if (load(&s, path, SETTINGS_PLUGINS) == -1) {
-            return 1;
-        }
-        rc = cmd_check(&s);
-        break;
+        return with_settings(path, SETTINGS_PLUGINS, 1, cmd_check);
     case CMD_PLUGINS:
         return cmd_plugins(o->config);
     case CMD_STATS:
-        if (load(&s, path, SETTINGS_CORE) == -1) {
-            return 1;
-        }
-        rc = cmd_stats(&s);
-        break;
+        return with_settings(path, SETTINGS_CORE, 1, cmd_stats);
     case CMD_KEYGEN:
         return cmd_keygen(o);
     default:
         fputs(usage_text, stdout);
         return 0;
     }
-    settings_free(&s);
-    return rc;
 }
 
 int
@@ -469,8 +478,7 @@ cli_main(int argc, char **argv)
         return 0;
     }
     if (o.version) {
-        printf("feed-core %s (plugin ABI %d)\n", FEED_VERSION,
-               FEED_ABI_MAJOR);
+        printf("feed-core %s (plugin ABI %d)\n", FEED_VERSION, FEED_ABI_MAJOR);
         return 0;
     }
     return dispatch(command_of(o.command), &o);

@@ -114,7 +114,7 @@ add_error(struct config *c, unsigned line, const char *fmt, va_list ap)
 }
 
 static void FEED_PRINTF(3, 4)
-error_at(struct config *c, unsigned line, const char *fmt, ...)
+    error_at(struct config *c, unsigned line, const char *fmt, ...)
 {
     va_list ap;
 
@@ -150,8 +150,7 @@ known(const char *section)
  * the trimmed name in name (what inih must see: "[ core ]" is [core]).
  */
 static void
-section_header(struct config *c, const char *start, size_t len,
-               char name[64])
+section_header(struct config *c, const char *start, size_t len, char name[64])
 {
     struct section *s;
 
@@ -195,12 +194,16 @@ too_long(struct config *c, const char *line, int max)
     }
     if (line[strcspn(line, "=:")] == '\0' || line[0] == '[' || key == 0 ||
         key > 64 || c->section[0] == '\0') {
-        error_at(c, c->lineno, "line is longer than %d bytes, the most an "
-                 "INI line may hold", max);
+        error_at(c, c->lineno,
+                 "line is longer than %d bytes, the most an "
+                 "INI line may hold",
+                 max);
         return;
     }
-    error_at(c, c->lineno, "[%s] %.*s: line is longer than %d bytes, the "
-             "most an INI line may hold", c->section, (int)key, line, max);
+    error_at(c, c->lineno,
+             "[%s] %.*s: line is longer than %d bytes, the "
+             "most an INI line may hold",
+             c->section, (int)key, line, max);
 }
 
 /*
@@ -448,8 +451,7 @@ config_verror(struct config *c, const char *section, const char *key,
 
     vsnprintf(msg, sizeof msg, fmt, ap);
     if (key != NULL) {
-        error_at(c, line_of(c, section, key), "[%s] %s: %s", section, key,
-                 msg);
+        error_at(c, line_of(c, section, key), "[%s] %s: %s", section, key, msg);
     } else {
         error_at(c, line_of(c, section, NULL), "[%s] %s", section, msg);
     }
@@ -577,16 +579,14 @@ config_enum(struct config *c, const char *section, const char *key,
             *out = i;
             return 0;
         }
-        n += (size_t)snprintf(choices + n, n < sizeof choices ?
-                              sizeof choices - n : 0, "%s%s",
-                              i > 0 ? (names[i + 1] ? ", " : " or ") : "",
-                              names[i]);
+        n += (size_t)snprintf(
+            choices + n, n < sizeof choices ? sizeof choices - n : 0, "%s%s",
+            i > 0 ? (names[i + 1] ? ", " : " or ") : "", names[i]);
         if (n >= sizeof choices) {
             n = sizeof choices - 1;
         }
     }
-    config_error(c, section, key, "\"%s\" is not one of %s", e->value,
-                 choices);
+    config_error(c, section, key, "\"%s\" is not one of %s", e->value, choices);
     return -1;
 }
 
@@ -605,17 +605,32 @@ config_resolve(const char *dir, const char *path, char *buf, size_t len)
     return n < 0 || (size_t)n >= len ? NULL : buf;
 }
 
+/*
+ * The value of a key, marked used: the default when the key is absent;
+ * NULL, reported as missing, when there is neither.
+ */
+static const char *
+value_of(struct config *c, const char *section, const char *key,
+         const char *def)
+{
+    const struct entry *e = take(c, section, key);
+    const char *value = e != NULL ? e->value : def;
+
+    if (value == NULL) {
+        missing(c, section, key);
+    }
+    return value;
+}
+
 int
 config_path(struct config *c, const char *section, const char *key,
             const char *def, const char **out)
 {
-    const struct entry *e = take(c, section, key);
-    const char *value = e != NULL ? e->value : def;
+    const char *value = value_of(c, section, key, def);
     char buf[PATH_MAX];
     char **slot;
 
     if (value == NULL) {
-        missing(c, section, key);
         return -1;
     }
     if (*value == '\0') {
@@ -640,8 +655,7 @@ int
 config_path_list(struct config *c, const char *section, const char *key,
                  const char *def, const char **out)
 {
-    const struct entry *e = take(c, section, key);
-    const char *value = e != NULL ? e->value : def;
+    const char *value = value_of(c, section, key, def);
     char buf[PATH_MAX];
     char *list = NULL;
     size_t len = 0;
@@ -649,7 +663,6 @@ config_path_list(struct config *c, const char *section, const char *key,
     char **slot;
 
     if (value == NULL) {
-        missing(c, section, key);
         return -1;
     }
     f = open_memstream(&list, &len);
@@ -664,8 +677,8 @@ config_path_list(struct config *c, const char *section, const char *key,
         if (n == 0 || n >= sizeof item) {
             fclose(f);
             free(list);
-            config_error(c, section, key, n == 0 ? "empty path" :
-                         "path is too long");
+            config_error(c, section, key,
+                         n == 0 ? "empty path" : "path is too long");
             return -1;
         }
         memcpy(item, p, n);
@@ -700,8 +713,7 @@ config_check_unused(struct config *c, const char *section)
     for (size_t i = 0; i < c->nentries; i++) {
         const struct entry *e = &c->entries[i];
         if (!e->used && strcmp(e->section, section) == 0) {
-            error_at(c, e->line, "[%s] unknown key \"%s\"", e->section,
-                     e->key);
+            error_at(c, e->line, "[%s] unknown key \"%s\"", e->section, e->key);
         }
     }
 }

@@ -37,8 +37,8 @@ int config_string(struct config *c, const char *section, const char *key,
                   const char *def, const char **out);
 int config_int(struct config *c, const char *section, const char *key,
                long long def, long long min, long long max, long long *out);
-int config_bool(struct config *c, const char *section, const char *key,
-                int def, int *out);
+int config_bool(struct config *c, const char *section, const char *key, int def,
+                int *out);
 int config_enum(struct config *c, const char *section, const char *key,
                 const char *const *names, int def, int *out);
 /* A path made absolute against config_dir(); `def` NULL means required. */
@@ -78,7 +78,6 @@ void config_print_errors(const struct config *c, FILE *out);
 const char *config_first_error(const struct config *c);
 
 /* `path` made absolute against `dir`, in buf; returns buf or NULL if long. */
-char *config_resolve(const char *dir, const char *path, char *buf,
-                     size_t len);
+char *config_resolve(const char *dir, const char *path, char *buf, size_t len);
 
 #endif

@@ -37,8 +37,10 @@ await_word(int fd, pid_t child)
         int rc = poll(&p, 1, READY_WAIT_MS);
 
         if (rc == 0) {
-            fprintf(stderr, "feed-core: the daemon did not report ready "
-                    "within %d s; see its log\n", READY_WAIT_MS / 1000);
+            fprintf(stderr,
+                    "feed-core: the daemon did not report ready "
+                    "within %d s; see its log\n",
+                    READY_WAIT_MS / 1000);
             return 1;
         }
         n = rc < 0 ? -1 : read(fd, buf + len, sizeof buf - 1 - len);
@@ -64,13 +66,13 @@ await_word(int fd, pid_t child)
         return 1;
     }
     fprintf(stderr, "feed-core: the daemon exited during start-up; see its "
-            "log\n");
+                    "log\n");
     return 1;
 }
 
 int
-daemon_detach(int *ready_fd, void (*on_failure)(void *), void *arg,
-              char *err, size_t errlen)
+daemon_detach(int *ready_fd, void (*on_failure)(void *), void *arg, char *err,
+              size_t errlen)
 {
     int fds[2];
     pid_t pid;
@@ -207,8 +209,8 @@ daemon_notify(const char *state, char *err, size_t errlen)
         snprintf(err, errlen, "cannot notify %s: %s", path, strerror(errno));
         return -1;
     }
-    n = sendto(fd, state, strlen(state), MSG_NOSIGNAL,
-               (struct sockaddr *)&addr, alen);
+    n = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&addr,
+               alen);
     close(fd);
     if (n == -1) {
         snprintf(err, errlen, "cannot notify %s: %s", path, strerror(errno));

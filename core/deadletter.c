@@ -314,8 +314,7 @@ deadletter_write(const char *reason, const char *client, const void *msg,
     int rc;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    line = deadletter_format((long long)ts.tv_sec * 1000 +
-                                 ts.tv_nsec / 1000000,
+    line = deadletter_format((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
                              reason, client, msg, len, parts, &n);
     if (line == NULL) {
         failed("out of memory");
@@ -324,8 +323,9 @@ deadletter_write(const char *reason, const char *client, const void *msg,
     pthread_mutex_lock(&write_lock);
     rc = fd == -1 ? -1 : append(line, n);
     if (rc == -1) {
-        failed(fd == -1 ? "not open" : errno != 0 ? strerror(errno) :
-               "short write");
+        failed(fd == -1     ? "not open"
+               : errno != 0 ? strerror(errno)
+                            : "short write");
     }
     pthread_mutex_unlock(&write_lock);
     free(line);
@@ -333,8 +333,8 @@ deadletter_write(const char *reason, const char *client, const void *msg,
         return -1;
     }
     if (atomic_exchange(&failing, 0)) {
-        log_notice("dead_letter %s is writable again failed_writes=%lu",
-                   path, atomic_load(&failures));
+        log_notice("dead_letter %s is writable again failed_writes=%lu", path,
+                   atomic_load(&failures));
     }
     return 0;
 }

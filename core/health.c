@@ -28,10 +28,12 @@ struct slot {
     _Alignas(64) atomic_uint_fast64_t since_ms; /* call start; 0: none */
     atomic_int call;                            /* enum health_call */
     atomic_int connected;
-    uint64_t warned_ms; /* the main thread's: last stall warning */
+    _Atomic(const char *) server; /* the worker's, NULL: not named */
+    uint64_t warned_ms;           /* the main thread's: last stall warning */
 };
 
 static struct slot slots[HEALTH_MAX_WORKERS];
+static _Thread_local unsigned this_worker; /* 0: not a worker thread */
 static atomic_uint nworkers;
 static atomic_int source_bound;
 static atomic_int stopping;
@@ -45,6 +47,7 @@ health_reset(unsigned workers)
     for (unsigned i = 0; i < HEALTH_MAX_WORKERS; i++) {
         atomic_store(&slots[i].since_ms, 0);
         atomic_store(&slots[i].connected, 0);
+        atomic_store(&slots[i].server, NULL);
         slots[i].warned_ms = 0;
     }
     atomic_store(&source_bound, 0);
@@ -78,7 +81,43 @@ health_connected(unsigned id, int yes)
 
     if (s != NULL) {
         atomic_store_explicit(&s->connected, yes, memory_order_relaxed);
+        if (!yes) {
+            atomic_store_explicit(&s->server, NULL, memory_order_relaxed);
+        }
     }
+}
+
+void
+health_bind_worker(unsigned id)
+{
+    this_worker = id;
+}
+
+void
+health_server(const char *name)
+{
+    struct slot *s = slot_of(this_worker);
+
+    if (s != NULL) {
+        atomic_store_explicit(&s->server, name, memory_order_release);
+    }
+}
+
+/*
+ * " on NAME" when worker i (from 0) has named its server, else "": the end
+ * of a stall line.
+ */
+static const char *
+on_server(unsigned i, char *buf, size_t len)
+{
+    const char *name =
+        atomic_load_explicit(&slots[i].server, memory_order_acquire);
+
+    if (name == NULL) {
+        return "";
+    }
+    snprintf(buf, len, " on %s", name);
+    return buf;
 }
 
 void
@@ -175,8 +214,10 @@ health_check(uint64_t now_ms, char *why, size_t len)
         if (ms >= HEALTH_STALL_MS) {
             int call =
                 atomic_load_explicit(&slots[i].call, memory_order_relaxed);
-            snprintf(why, len, "worker %u: sink %s running for %llu s", i + 1,
-                     call_names[call], (unsigned long long)ms / 1000);
+            char on[96];
+            snprintf(why, len, "worker %u: sink %s running for %llu s%s", i + 1,
+                     call_names[call], (unsigned long long)ms / 1000,
+                     on_server(i, on, sizeof on));
             return -1;
         }
     }
@@ -207,9 +248,10 @@ health_watch(uint64_t now_ms)
             continue;
         }
         s->warned_ms = now_ms;
+        char on[96];
         log_warning(
-            "worker %u: sink %s running for %llu s", i + 1,
+            "worker %u: sink %s running for %llu s%s", i + 1,
             call_names[atomic_load_explicit(&s->call, memory_order_relaxed)],
-            (unsigned long long)ms / 1000);
+            (unsigned long long)ms / 1000, on_server(i, on, sizeof on));
     }
 }

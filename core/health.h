@@ -40,6 +40,19 @@ void health_stopping(void);
 void health_connected(unsigned id, int yes);
 
 /*
+ * The calling thread is worker `id`: health_server() calls from it name
+ * that worker's server. Each worker thread, when it starts.
+ */
+void health_bind_worker(unsigned id);
+
+/*
+ * The server the calling worker's sink instance is connected to (NULL:
+ * none), for the stall warnings and /healthz. `name` must outlive the
+ * instance. Ignored on a thread that is not a worker.
+ */
+void health_server(const char *name);
+
+/*
  * Worker `id` starts or ends a sink call. Cheap: two relaxed atomic
  * stores. health_call_end() logs a notice when the call was a stall.
  */

@@ -133,8 +133,7 @@ stamp(char *buf, size_t len)
 }
 
 void
-log_write(enum feed_log_level lvl, const char *who, const char *fmt,
-          va_list ap)
+log_write(enum feed_log_level lvl, const char *who, const char *fmt, va_list ap)
 {
     char line[2048];
     size_t n = 0;
@@ -145,11 +144,11 @@ log_write(enum feed_log_level lvl, const char *who, const char *fmt,
     }
     if (target != TARGET_SYSLOG) {
         n = stamp(line, sizeof line);
-        n += (size_t)snprintf(line + n, sizeof line - n, " feed-core[%ld]: ",
-                              (long)getpid());
+        n += (size_t)snprintf(line + n, sizeof line - n,
+                              " feed-core[%ld]: ", (long)getpid());
     }
-    n += (size_t)snprintf(line + n, sizeof line - n, "%s: ",
-                          log_level_name(lvl));
+    n += (size_t)snprintf(line + n, sizeof line - n,
+                          "%s: ", log_level_name(lvl));
     if (who != NULL) {
         n += (size_t)snprintf(line + n, sizeof line - n, "%s: ", who);
     }
@@ -174,7 +173,7 @@ log_write(enum feed_log_level lvl, const char *who, const char *fmt,
 }
 
 #define LOG_AT(name, lvl)                                                      \
-    void name(const char *fmt, ...)                                           \
+    void name(const char *fmt, ...)                                            \
     {                                                                          \
         va_list ap;                                                            \
         va_start(ap, fmt);                                                     \

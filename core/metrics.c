@@ -203,9 +203,10 @@ metrics_render(const struct metrics_sample *s, char *buf, size_t len)
             "Requests read from the source.", s->counter[STATS_RECEIVED]);
     counter(&p, "feed_messages_accepted_total", "Requests answered TRUE.",
             s->counter[STATS_ACCEPTED]);
-    counter(&p, "feed_messages_rejected_total",
-            "Requests refused (answered FALSE, or dead-lettered when no reply was possible).",
-            s->counter[STATS_REJECTED]);
+    counter(
+        &p, "feed_messages_rejected_total",
+        "Requests refused (answered FALSE, or dead-lettered when no reply was possible).",
+        s->counter[STATS_REJECTED]);
     counter(&p, "feed_rows_committed_total", "Records committed by the sink.",
             s->counter[STATS_COMMITTED]);
     counter(&p, "feed_sink_retries_total",

@@ -19,15 +19,15 @@ struct msg {
     struct feed_value *values; /* nrec * nfields values, in schema order */
     uint32_t *lines;           /* nrec line numbers */
     uint32_t nrec;
-    uint32_t cap;              /* record slots in values and lines */
-    char *refusal;             /* why a sink refused it, or NULL */
-    unsigned char refused;     /* a sink refused it: the reply is FALSE */
-    size_t len;                /* body bytes */
-    uint64_t received_us;      /* clock_us() at receipt, for the ack delay */
-    int64_t received_ns;       /* CLOCK_REALTIME at msg_new() */
-    const char *client;        /* into data: the peer's name, or "" */
+    uint32_t cap;          /* record slots in values and lines */
+    char *refusal;         /* why a sink refused it, or NULL */
+    unsigned char refused; /* a sink refused it: the reply is FALSE */
+    size_t len;            /* body bytes */
+    uint64_t received_us;  /* clock_us() at receipt, for the ack delay */
+    int64_t received_ns;   /* CLOCK_REALTIME at msg_new() */
+    const char *client;    /* into data: the peer's name, or "" */
     uint16_t tag_len;
-    char data[];               /* tag, body, NUL, client, NUL */
+    char data[]; /* tag, body, NUL, client, NUL */
 };
 
 /*

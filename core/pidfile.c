@@ -91,8 +91,10 @@ pidfile_check_dir(const char *path, uid_t owner, char *err, size_t errlen)
      * believe it.
      */
     if (st.st_uid != 0 && st.st_uid != owner) {
-        snprintf(err, errlen, "folder %s is owned by uid %ld, not by root "
-                 "or the user feed-core runs as", dir, (long)st.st_uid);
+        snprintf(err, errlen,
+                 "folder %s is owned by uid %ld, not by root "
+                 "or the user feed-core runs as",
+                 dir, (long)st.st_uid);
         return -1;
     }
     if (st.st_mode & (S_IWGRP | S_IWOTH)) {
@@ -105,8 +107,7 @@ pidfile_check_dir(const char *path, uid_t owner, char *err, size_t errlen)
 }
 
 int
-pidfile_mkdir(const char *path, uid_t uid, gid_t gid, char *err,
-              size_t errlen)
+pidfile_mkdir(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
     char dir[PATH_MAX];
     char *slash;
@@ -162,8 +163,10 @@ instance_held(int fd, const char *path, char *err, size_t errlen)
         return -1;
     }
     if (l.l_type == F_RDLCK) {
-        snprintf(err, errlen, "cannot lock pidfile %s: another process "
-                 "holds a read lock on it", path);
+        snprintf(err, errlen,
+                 "cannot lock pidfile %s: another process "
+                 "holds a read lock on it",
+                 path);
         return -1;
     }
     return l.l_type == F_WRLCK;

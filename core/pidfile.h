@@ -15,8 +15,7 @@
  * writable by group or others. A missing folder passes (start creates it).
  * Returns 0, or -1 with the reason in err.
  */
-int pidfile_check_dir(const char *path, uid_t owner, char *err,
-                      size_t errlen);
+int pidfile_check_dir(const char *path, uid_t owner, char *err, size_t errlen);
 
 /*
  * Creates the folder of `path` (and missing parents) when it does not exist;
@@ -44,8 +43,7 @@ int pidfile_acquire(const char *path, long *holder, char *err, size_t errlen);
  * not open the pidfile again while it runs (closing that descriptor would
  * drop its claim). Returns 0 or -1 with err.
  */
-int pidfile_write(int fd, long pid, const char *note, char *err,
-                  size_t errlen);
+int pidfile_write(int fd, long pid, const char *note, char *err, size_t errlen);
 
 /*
  * The note a dead daemon left on the file's second line, into buf ("" when

@@ -46,8 +46,8 @@
 static void
 reply(struct pipeline *pl, const struct msg *m, const char *text, size_t len)
 {
-    pl->source->plugin.desc->reply(&pl->source->host, pl->source_state,
-                                   m->data, m->tag_len, text, len);
+    pl->source->plugin.desc->reply(&pl->source->host, pl->source_state, m->data,
+                                   m->tag_len, text, len);
     if (m->received_us != 0) {
         stats_observe(STATS_ACK_DELAY, clock_us() - m->received_us);
     }
@@ -114,8 +114,8 @@ pipeline_submit(struct pipeline *pl, const struct feed_request *req)
     if (req->tag_len == 0 || req->tag_len > FEED_TAG_MAX) {
         /* Nobody to answer: kept in dead_letter, never written. */
         log_warning("request of %zu bytes without a usable reply address "
-                    "dead-lettered client=%s", req->len,
-                    req->client != NULL ? req->client : "");
+                    "dead-lettered client=%s",
+                    req->len, req->client != NULL ? req->client : "");
         deadletter_write("no usable reply address", req->client, req->body,
                          req->len, req->parts);
         stats_add(STATS_REJECTED, 1);
@@ -141,8 +141,8 @@ pipeline_submit(struct pipeline *pl, const struct feed_request *req)
     }
     out.msg = m;
     out.nfields = pl->nfields;
-    if (parser->parse(&pl->parser->host, pl->parser->conf, msg_body(m),
-                      m->len, &out, err, sizeof err) != 0) {
+    if (parser->parse(&pl->parser->host, pl->parser->conf, msg_body(m), m->len,
+                      &out, err, sizeof err) != 0) {
         refuse_now(pl, m, err[0] != '\0' ? err : "refused by the parser", 1);
         msg_free(m);
         return 0;
@@ -182,8 +182,8 @@ answer(struct pipeline *pl, struct msg *m)
 {
     if (!pl->set.ack_receive) {
         if (m->refused) {
-            reply_false(pl, m, m->refusal != NULL ? m->refusal :
-                                                    "refused by the sink");
+            reply_false(
+                pl, m, m->refusal != NULL ? m->refusal : "refused by the sink");
         } else {
             reply_true(pl, m);
         }

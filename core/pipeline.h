@@ -14,10 +14,10 @@ struct stage;
 struct pipeline;
 
 struct pipeline_settings {
-    int ack_receive;         /* TRUE on receipt instead of after commit */
-    size_t queue_max;        /* records queued before the source waits */
-    size_t batch_max;        /* records per sink transaction */
-    unsigned threads;        /* sink workers */
+    int ack_receive;           /* TRUE on receipt instead of after commit */
+    size_t queue_max;          /* records queued before the source waits */
+    size_t batch_max;          /* records per sink transaction */
+    unsigned threads;          /* sink workers */
     unsigned start_timeout_ms; /* retrying sinks that refuse at start */
 };
 

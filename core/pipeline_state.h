@@ -35,9 +35,9 @@ struct feed_out {
 struct worker {
     struct pipeline *pl; /* borrowed */
     pthread_t thread;
-    unsigned id;         /* from 1, for log lines */
-    int started;         /* the thread was created */
-    void *sink;          /* the sink instance; this thread's */
+    unsigned id; /* from 1, for log lines */
+    int started; /* the thread was created */
+    void *sink;  /* the sink instance; this thread's */
     pthread_mutex_t lock;
     /*
      * The messages being written. Filled by queue_pop() under the queue's
@@ -74,8 +74,8 @@ struct pipeline {
     int wake_fd;              /* eventfd: replies due, or queue room */
     int done_fd;              /* eventfd: the source thread has ended */
     atomic_int stopping;
-    atomic_int abort_start; /* start failed: workers give up */
-    atomic_uint reopen_gen; /* bumped by pipeline_reopen() (SIGHUP) */
+    atomic_int abort_start;      /* start failed: workers give up */
+    atomic_uint reopen_gen;      /* bumped by pipeline_reopen() (SIGHUP) */
     struct config *fresh_config; /* guarded by reply_lock: for reopen() */
     unsigned source_reopen_seen; /* the source thread's own */
     /* The source thread's own: */
@@ -84,8 +84,8 @@ struct pipeline {
     /* Start-up: */
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;
-    unsigned ready;          /* guarded by start_lock */
-    unsigned failed;         /* guarded by start_lock */
+    unsigned ready;                   /* guarded by start_lock */
+    unsigned failed;                  /* guarded by start_lock */
     char start_err[2 * FEED_ERR_MAX]; /* guarded by start_lock */
     struct worker *workers;
     pthread_t source_thread;

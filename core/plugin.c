@@ -79,8 +79,7 @@ open_checked(struct plugin *p, char *err, size_t errlen)
      */
     fd = open(p->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd == -1 || fstat(fd, &st) == -1) {
-        snprintf(err, errlen, "cannot open %s: %s", p->path,
-                 strerror(errno));
+        snprintf(err, errlen, "cannot open %s: %s", p->path, strerror(errno));
         if (fd != -1) {
             close(fd);
         }
@@ -135,14 +134,15 @@ open_checked(struct plugin *p, char *err, size_t errlen)
         goto fail;
     }
     if (d->name == NULL || d->version == NULL || d->summary == NULL) {
-        snprintf(err, errlen, "%s lacks a name, version or summary",
-                 p->path);
+        snprintf(err, errlen, "%s lacks a name, version or summary", p->path);
         goto fail;
     }
     what = missing_callback(d);
     if (what != NULL) {
-        snprintf(err, errlen, "%s is a %s plugin without a %s "
-                 "callback", p->path, plugin_kind_name(d->kind), what);
+        snprintf(err, errlen,
+                 "%s is a %s plugin without a %s "
+                 "callback",
+                 p->path, plugin_kind_name(d->kind), what);
         goto fail;
     }
     p->desc = d;
@@ -167,8 +167,8 @@ find(struct plugin *p, const char *name, const char *dirs, char *err,
 
     for (const char *d = dirs;; d++) {
         size_t len = strcspn(d, ":");
-        int n = snprintf(p->path, sizeof p->path, "%.*s/%s.so", (int)len, d,
-                         name);
+        int n =
+            snprintf(p->path, sizeof p->path, "%.*s/%s.so", (int)len, d, name);
         struct stat st;
 
         if (n < 0 || (size_t)n >= sizeof p->path) {
@@ -204,9 +204,8 @@ plugin_load(struct plugin *p, const char *spec, const char *dirs,
         return -1;
     }
     if (p->desc->kind != kind) {
-        snprintf(err, errlen, "%s is a %s plugin, not a %s",
-                 p->path, plugin_kind_name(p->desc->kind),
-                 plugin_kind_name(kind));
+        snprintf(err, errlen, "%s is a %s plugin, not a %s", p->path,
+                 plugin_kind_name(p->desc->kind), plugin_kind_name(kind));
         plugin_unload(p);
         return -1;
     }
@@ -281,8 +280,7 @@ seen_before(char *const *seen, size_t n, const char *name)
  * earlier folders (they shadow this one's) and grows with this one's.
  */
 static int
-list_dir(const char *dir, char ***seen, size_t *nseen, FILE *out,
-         FILE *errout)
+list_dir(const char *dir, char ***seen, size_t *nseen, FILE *out, FILE *errout)
 {
     char err[FEED_ERR_MAX];
     size_t count = 0;

@@ -15,7 +15,7 @@
  * set. Read a callback past FEED_PLUGIN_MIN_SIZE only through this.
  */
 #define PLUGIN_HAS(d, field)                                                   \
-    ((d)->size >= offsetof(struct feed_plugin, field) + sizeof((d)->field) && \
+    ((d)->size >= offsetof(struct feed_plugin, field) + sizeof((d)->field) &&  \
      (d)->field != NULL)
 
 struct plugin {

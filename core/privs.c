@@ -77,8 +77,8 @@ resolve_unprivileged(const char *user, const char *group, struct privs *p,
 }
 
 int
-privs_resolve(const char *user, const char *group, struct privs *p,
-              int *warn, enum privs_key *key, char *err, size_t errlen)
+privs_resolve(const char *user, const char *group, struct privs *p, int *warn,
+              enum privs_key *key, char *err, size_t errlen)
 {
     struct passwd *pw;
 
@@ -89,7 +89,8 @@ privs_resolve(const char *user, const char *group, struct privs *p,
     }
     *key = PRIVS_KEY_USER;
     if (user == NULL) {
-        snprintf(err, errlen, "required when started as root "
+        snprintf(err, errlen,
+                 "required when started as root "
                  "(write user = root to really run as root)");
         return -1;
     }
@@ -123,13 +124,11 @@ privs_drop(const struct privs *p, char *err, size_t errlen)
         return -1;
     }
     if (setresgid(p->gid, p->gid, p->gid) == -1) {
-        snprintf(err, errlen, "setgid(%ld): %s", (long)p->gid,
-                 strerror(errno));
+        snprintf(err, errlen, "setgid(%ld): %s", (long)p->gid, strerror(errno));
         return -1;
     }
     if (setresuid(p->uid, p->uid, p->uid) == -1) {
-        snprintf(err, errlen, "setuid(%ld): %s", (long)p->uid,
-                 strerror(errno));
+        snprintf(err, errlen, "setuid(%ld): %s", (long)p->uid, strerror(errno));
         return -1;
     }
     if (getuid() != p->uid || geteuid() != p->uid || getgid() != p->gid ||

@@ -8,10 +8,10 @@
 #include <sys/types.h>
 
 struct privs {
-    int change;      /* nonzero when started as root: drop to uid:gid */
+    int change; /* nonzero when started as root: drop to uid:gid */
     uid_t uid;
     gid_t gid;
-    char user[256];  /* for initgroups() */
+    char user[256]; /* for initgroups() */
 };
 
 enum privs_key {

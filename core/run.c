@@ -48,8 +48,8 @@ struct daemon {
     int foreground;
     int sig_fd;
     int stopping;
-    uint64_t deadline_ms; /* when stopping: stop_timeout after SIGTERM */
-    atomic_int early_stop; /* SIGTERM or SIGINT read during start-up */
+    uint64_t deadline_ms;       /* when stopping: stop_timeout after SIGTERM */
+    atomic_int early_stop;      /* SIGTERM or SIGINT read during start-up */
     char failure[FEED_ERR_MAX]; /* why start-up failed, for `start` */
 };
 
@@ -99,8 +99,7 @@ take_signals(char *err, size_t errlen)
     }
     fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (fd == -1) {
-        snprintf(err, errlen, "cannot create a signalfd: %s",
-                 strerror(errno));
+        snprintf(err, errlen, "cannot create a signalfd: %s", strerror(errno));
     }
     return fd;
 }
@@ -113,8 +112,7 @@ take_signals(char *err, size_t errlen)
 static void
 give_to(const char *path, int existed, const struct privs *p)
 {
-    if (!existed && p->change &&
-        chown(path, p->uid, p->gid) == -1) {
+    if (!existed && p->change && chown(path, p->uid, p->gid) == -1) {
         log_warning("cannot chown %s to %ld:%ld: %s", path, (long)p->uid,
                     (long)p->gid, strerror(errno));
     }
@@ -122,13 +120,12 @@ give_to(const char *path, int existed, const struct privs *p)
 
 /* Opens the files the daemon writes, while still root. */
 static int
-open_outputs(struct daemon *d, const struct privs *p, char *err,
-             size_t errlen)
+open_outputs(struct daemon *d, const struct privs *p, char *err, size_t errlen)
 {
     const struct settings *s = d->set;
     const char *target = s->log;
-    int is_file = strcmp(target, "syslog") != 0 &&
-                  strcmp(target, "stderr") != 0;
+    int is_file =
+        strcmp(target, "syslog") != 0 && strcmp(target, "stderr") != 0;
     int existed = !is_file || access(target, F_OK) == 0;
 
     /* In the foreground, syslog means "to the terminal". */
@@ -170,13 +167,14 @@ watch_main(void *arg)
         while (read(d->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
             if (si.ssi_signo == SIGHUP) {
                 reopen_files();
-            } else if (atomic_exchange(&d->early_stop,
-                                       (int)si.ssi_signo) == 0) {
+            } else if (atomic_exchange(&d->early_stop, (int)si.ssi_signo) ==
+                       0) {
                 log_info("%s during start-up: stopping",
                          si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
-                pipeline_cancel_start(d->pl, si.ssi_signo == SIGTERM ?
-                                      "stopped by SIGTERM during start-up" :
-                                      "stopped by SIGINT during start-up");
+                pipeline_cancel_start(
+                    d->pl, si.ssi_signo == SIGTERM
+                               ? "stopped by SIGTERM during start-up"
+                               : "stopped by SIGINT during start-up");
                 break;
             }
         }
@@ -191,8 +189,7 @@ start_watched(struct daemon *d, char *err, size_t errlen)
     struct watch w = {.d = d, .quit = eventfd(0, EFD_CLOEXEC)};
     int rc;
 
-    if (w.quit == -1 || pthread_create(&w.thread, NULL, watch_main, &w) !=
-                            0) {
+    if (w.quit == -1 || pthread_create(&w.thread, NULL, watch_main, &w) != 0) {
         if (w.quit != -1) {
             close(w.quit);
         }
@@ -209,8 +206,7 @@ start_watched(struct daemon *d, char *err, size_t errlen)
 
 /* Binds, drops root, connects the sinks. */
 static int
-bring_up(struct daemon *d, const struct privs *privs, char *err,
-         size_t errlen)
+bring_up(struct daemon *d, const struct privs *privs, char *err, size_t errlen)
 {
     struct settings *s = d->set;
     struct pipeline_settings ps = {
@@ -250,8 +246,8 @@ begin_stop(struct daemon *d, const char *why)
     d->deadline_ms = clock_ms() + (uint64_t)d->set->stop_timeout * 1000;
     log_info("%s: stopping (stop_timeout=%llds)", why, d->set->stop_timeout);
     /* A `start` meanwhile reads this and waits for us to go. */
-    if (pidfile_write(d->pid_fd, (long)getpid(), "stopping", err,
-                      sizeof err) == -1) {
+    if (pidfile_write(d->pid_fd, (long)getpid(), "stopping", err, sizeof err) ==
+        -1) {
         log_warning("%s", err);
     }
     if (daemon_notify("STOPPING=1", err, sizeof err) == -1) {
@@ -288,8 +284,8 @@ static void
 reload(struct daemon *d)
 {
     char err[FEED_ERR_MAX];
-    struct config *fresh = config_load(config_file(d->set->config), err,
-                                       sizeof err);
+    struct config *fresh =
+        config_load(config_file(d->set->config), err, sizeof err);
 
     if (fresh == NULL) {
         log_error("SIGHUP: %s; the source keeps its settings", err);
@@ -379,8 +375,8 @@ supervise(struct daemon *d)
     char line[512];
 
     if (atomic_load(&d->early_stop) != 0) {
-        begin_stop(d, atomic_load(&d->early_stop) == SIGTERM ? "SIGTERM" :
-                                                               "SIGINT");
+        begin_stop(d, atomic_load(&d->early_stop) == SIGTERM ? "SIGTERM"
+                                                             : "SIGINT");
     }
     for (;;) {
         if (poll(fds, 2, wait_ms(d, next_stats)) == -1 && errno != EINTR) {
@@ -497,8 +493,7 @@ run_locked(struct daemon *d, const struct privs *privs, int warn_root)
         fail_start(d, err);
         return 1;
     }
-    if (pidfile_write(d->pid_fd, (long)getpid(), NULL, err, sizeof err) ==
-            -1 ||
+    if (pidfile_write(d->pid_fd, (long)getpid(), NULL, err, sizeof err) == -1 ||
         (d->sig_fd = take_signals(err, sizeof err)) == -1) {
         fail_start(d, err);
         return 1;
@@ -513,10 +508,10 @@ run_locked(struct daemon *d, const struct privs *privs, int warn_root)
         return 1;
     }
     log_info("started pid=%ld version=%s source=%s parser=%s sink=%s "
-             "threads=%lld ack=%s", (long)getpid(), FEED_VERSION,
-             stage_name(&d->set->source), stage_name(&d->set->parser),
-             stage_name(&d->set->sink), d->set->threads,
-             d->set->ack_receive ? "receive" : "commit");
+             "threads=%lld ack=%s",
+             (long)getpid(), FEED_VERSION, stage_name(&d->set->source),
+             stage_name(&d->set->parser), stage_name(&d->set->sink),
+             d->set->threads, d->set->ack_receive ? "receive" : "commit");
     daemon_ready(d->ready_fd, (long)getpid());
     d->ready_fd = -1;
     if (daemon_notify("READY=1", err, sizeof err) == -1) {
@@ -555,8 +550,7 @@ holder_stopping(const char *pidfile)
     char note[64];
 
     pidfile_note(pidfile, note, sizeof note);
-    return strcmp(note, "stopping") == 0 ||
-           strcmp(note, "stop_timeout") == 0;
+    return strcmp(note, "stopping") == 0 || strcmp(note, "stop_timeout") == 0;
 }
 
 /*
@@ -621,8 +615,10 @@ run_start(struct settings *s, int foreground)
     }
     d.pid_fd = acquire_after_stop(s, &holder, &waited, err, sizeof err);
     if (d.pid_fd == PIDFILE_HELD && waited) {
-        fprintf(stderr, "feed-core: pid %ld is still stopping after %lld s; "
-                "not started\n", holder, s->stop_timeout + 5);
+        fprintf(stderr,
+                "feed-core: pid %ld is still stopping after %lld s; "
+                "not started\n",
+                holder, s->stop_timeout + 5);
         return 1;
     }
     if (d.pid_fd == PIDFILE_HELD) {

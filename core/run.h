@@ -18,7 +18,8 @@ int run_start(struct settings *s, int foreground);
 
 /*
  * Applies start's rules about users (as root, `user` is required) and the
- * pidfile's folder (only root and the run user may write it) for `check`. Returns 0, or -1 after writing the errors to errs.
+ * pidfile's folder (only root and the run user may write it) for `check`.
+ * Returns 0, or -1 after writing the errors to errs.
  */
 int run_check_privs(struct settings *s, FILE *errs);
 

@@ -69,9 +69,10 @@ dial(const char *spec, char *err, size_t errlen)
         int e = errno;
         close(fd);
         if (e == ECONNREFUSED) {
-            snprintf(err, errlen,
-                     "nothing listens on %s: feed-core is not running (or [core] metrics changed since it started)",
-                     spec);
+            snprintf(
+                err, errlen,
+                "nothing listens on %s: feed-core is not running (or [core] metrics changed since it started)",
+                spec);
             return SCRAPE_DOWN;
         }
         snprintf(err, errlen, "cannot connect to %s: %s", spec,

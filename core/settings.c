@@ -40,9 +40,8 @@ read_metrics(struct settings *s, struct config *c)
     char err[FEED_ERR_MAX];
 
     optional(c, "metrics", &s->metrics);
-    if (s->metrics != NULL &&
-        metrics_parse_addr(s->metrics, &addr, &addrlen, err, sizeof err) ==
-            -1) {
+    if (s->metrics != NULL && metrics_parse_addr(s->metrics, &addr, &addrlen,
+                                                 err, sizeof err) == -1) {
         config_error(c, "core", "metrics", "%s", err);
     }
 }
@@ -57,8 +56,7 @@ read_core(struct settings *s, struct config *c)
     optional(c, "group", &s->group);
     config_int(c, "core", "threads", 4, 1, 256, &s->threads);
     config_int(c, "core", "queue_max", 100000, 1, 100000000, &s->queue_max);
-    config_path_list(c, "core", "plugin_dir", FEED_PLUGIN_DIR,
-                     &s->plugin_dir);
+    config_path_list(c, "core", "plugin_dir", FEED_PLUGIN_DIR, &s->plugin_dir);
     if (config_string(c, "core", "log", "syslog", &log) == 0) {
         if (strcmp(log, "syslog") == 0 || strcmp(log, "stderr") == 0) {
             s->log = log;
@@ -71,8 +69,7 @@ read_core(struct settings *s, struct config *c)
     config_path(c, "core", "dead_letter", FEED_DEFAULT_DEAD_LETTER,
                 &s->dead_letter);
     config_int(c, "core", "stop_timeout", 30, 1, 86400, &s->stop_timeout);
-    config_int(c, "core", "stats_interval", 60, 0, 86400,
-               &s->stats_interval);
+    config_int(c, "core", "stats_interval", 60, 0, 86400, &s->stats_interval);
     read_metrics(s, c);
 }
 
@@ -100,10 +97,8 @@ read_stages(struct settings *s, struct config *c)
     config_enum(c, "source", "ack", ack_modes, 0, &s->ack_receive);
     config_int(c, "sink", "batch_max", 1000, 1, 1000000, &s->batch_max);
     /* The parser first: the sink asks for its fields. */
-    read_stage(&s->parser, c, "parser", FEED_KIND_PARSER, s->plugin_dir,
-               NULL);
-    read_stage(&s->source, c, "source", FEED_KIND_SOURCE, s->plugin_dir,
-               NULL);
+    read_stage(&s->parser, c, "parser", FEED_KIND_PARSER, s->plugin_dir, NULL);
+    read_stage(&s->source, c, "source", FEED_KIND_SOURCE, s->plugin_dir, NULL);
     read_stage(&s->sink, c, "sink", FEED_KIND_SINK, s->plugin_dir,
                s->parser.conf != NULL ? &s->parser : NULL);
 }

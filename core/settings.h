@@ -14,8 +14,8 @@ struct settings {
     const char *user;  /* NULL when not set */
     const char *group; /* NULL when not set */
     const char *plugin_dir;
-    const char *log;   /* "syslog", "stderr" or an absolute path */
-    int log_level;     /* enum feed_log_level */
+    const char *log; /* "syslog", "stderr" or an absolute path */
+    int log_level;   /* enum feed_log_level */
     const char *dead_letter;
     long long threads;
     long long queue_max;
@@ -48,7 +48,7 @@ enum settings_result {
  * settings must be freed with settings_free().
  */
 enum settings_result settings_load(struct settings *s, const char *path,
-                  enum settings_depth depth, FILE *errs);
+                                   enum settings_depth depth, FILE *errs);
 
 /* Unloads the plugins and frees the config; takes a zeroed struct. */
 void settings_free(struct settings *s);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "health.h"
 #include "log.h"
 #include "stats.h"
 
@@ -73,8 +74,8 @@ conf_bool(const struct feed_host *h, const char *key, int def, int *out)
 }
 
 static int
-conf_enum(const struct feed_host *h, const char *key,
-          const char *const *names, int def, int *out)
+conf_enum(const struct feed_host *h, const char *key, const char *const *names,
+          int def, int *out)
 {
     struct config *c = config_of(h);
 
@@ -103,8 +104,8 @@ conf_error(const struct feed_host *h, const char *key, const char *fmt, ...)
 }
 
 static void
-host_log(const struct feed_host *h, enum feed_log_level level,
-         const char *fmt, ...)
+host_log(const struct feed_host *h, enum feed_log_level level, const char *fmt,
+         ...)
 {
     va_list ap;
 
@@ -151,16 +152,20 @@ field(const struct feed_host *h, const char *name, enum feed_type type)
             continue;
         }
         if (schema->fields[i].type != type) {
-            conf_error(h, "plugin", "plugin %s needs field \"%s\" as %s, "
-                       "parser %s gives %s", stage_name(s), name,
-                       type_name(type), stage_name(s->parser),
+            conf_error(h, "plugin",
+                       "plugin %s needs field \"%s\" as %s, "
+                       "parser %s gives %s",
+                       stage_name(s), name, type_name(type),
+                       stage_name(s->parser),
                        type_name(schema->fields[i].type));
             return -1;
         }
         return (int)i;
     }
-    conf_error(h, "plugin", "plugin %s needs field \"%s\", parser %s has "
-               "no such field", stage_name(s), name, stage_name(s->parser));
+    conf_error(h, "plugin",
+               "plugin %s needs field \"%s\", parser %s has "
+               "no such field",
+               stage_name(s), name, stage_name(s->parser));
     return -1;
 }
 
@@ -183,6 +188,13 @@ count(const struct feed_host *h, enum feed_count what, uint64_t n)
     }
 }
 
+static void
+server(const struct feed_host *h, const char *name)
+{
+    (void)h;
+    health_server(name);
+}
+
 static const struct feed_host host_template = {
     .abi = FEED_ABI_MAJOR,
     .size = sizeof(struct feed_host),
@@ -197,11 +209,11 @@ static const struct feed_host host_template = {
     .field = field,
     .schema = schema,
     .count = count,
+    .server = server,
 };
 
 void
-stage_init(struct stage *s, const char *section,
-           const struct feed_plugin *desc)
+stage_init(struct stage *s, const char *section, const struct feed_plugin *desc)
 {
     memset(s, 0, sizeof *s);
     s->section = section;

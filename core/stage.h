@@ -14,16 +14,16 @@ struct config;
 struct pipeline;
 
 struct stage {
-    struct feed_host host;       /* the plugin's; host.core points here */
-    const char *section;         /* "source", "parser" or "sink" */
+    struct feed_host host; /* the plugin's; host.core points here */
+    const char *section;   /* "source", "parser" or "sink" */
     struct plugin plugin;
-    void *conf;                  /* from configure(); the plugin's */
-    struct config *config;       /* borrowed; NULL outside configure() */
-    const struct stage *parser;  /* borrowed: answers a sink's field() */
-    int upstream_failed;         /* field() found no parser: what fails
-                                    after that is not reported again */
-    struct pipeline *pipeline;   /* borrowed: set by pipeline_new() for the
-                                    source's host functions */
+    void *conf;                 /* from configure(); the plugin's */
+    struct config *config;      /* borrowed; NULL outside configure() */
+    const struct stage *parser; /* borrowed: answers a sink's field() */
+    int upstream_failed;        /* field() found no parser: what fails
+                                   after that is not reported again */
+    struct pipeline *pipeline;  /* borrowed: set by pipeline_new() for the
+                                   source's host functions */
 };
 
 /*

@@ -418,6 +418,7 @@ worker_main(void *arg)
     struct pipeline *pl = w->pl;
     char name[16];
 
+    health_bind_worker(w->id);
     /* ps -L, top -H, perf and bench/run tell the workers apart by it. */
     snprintf(name, sizeof name, "worker %u", w->id);
     pthread_setname_np(pthread_self(), name);

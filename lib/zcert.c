@@ -57,8 +57,7 @@ zcert_check_name(const char *name, char *err, size_t errlen)
         return -1;
     }
     if (len > ZCERT_NAME_MAX) {
-        snprintf(err, errlen, "name is longer than %d bytes",
-                 ZCERT_NAME_MAX);
+        snprintf(err, errlen, "name is longer than %d bytes", ZCERT_NAME_MAX);
         return -1;
     }
     for (size_t i = 0; i < len; i++) {
@@ -113,8 +112,7 @@ split_value(const char *p, const char *end, int lineno, struct line *ln,
         const char *close = memchr(p + 1, *p, (size_t)(end - p - 1));
 
         if (close == NULL) {
-            snprintf(err, errlen, "line %d: missing closing %c", lineno,
-                     *p);
+            snprintf(err, errlen, "line %d: missing closing %c", lineno, *p);
             return -1;
         }
         ln->value = p + 1;
@@ -157,8 +155,7 @@ split_line(const char *p, const char *end, int lineno, struct line *ln,
     }
     if ((p - start) % 4 != 0) {
         snprintf(err, errlen,
-                 "line %d: indentation is not a multiple of 4 spaces",
-                 lineno);
+                 "line %d: indentation is not a multiple of 4 spaces", lineno);
         return -1;
     }
     ln->level = (int)((p - start) / 4);
@@ -201,15 +198,14 @@ name_is(const struct line *ln, const char *name)
  * encoding again catches groups whose value overflows 32 bits.
  */
 static int
-take_key(const struct line *ln, int lineno, char *out, char *err,
-         size_t errlen)
+take_key(const struct line *ln, int lineno, char *out, char *err, size_t errlen)
 {
     uint8_t raw[32];
     char again[41];
 
     if (ln->value_len != 40) {
-        snprintf(err, errlen, "line %d: %.*s is not 40 characters long",
-                 lineno, (int)ln->name_len, ln->name);
+        snprintf(err, errlen, "line %d: %.*s is not 40 characters long", lineno,
+                 (int)ln->name_len, ln->name);
         return -1;
     }
     memcpy(out, ln->value, 40);
@@ -334,8 +330,8 @@ zcert_parse(const char *text, size_t len, struct zcert *cert, char *err,
                                                : SECTION_OTHER;
             continue;
         }
-        if (ln.level == 1 && take_item(&ln, lineno, section, cert,
-                                       &have_public, err, errlen) == -1) {
+        if (ln.level == 1 && take_item(&ln, lineno, section, cert, &have_public,
+                                       err, errlen) == -1) {
             goto fail;
         }
     }
@@ -355,8 +351,7 @@ fail:
 
 /* Name a certificate without one after its file: "x/trader-1.key". */
 static int
-name_from_path(const char *path, struct zcert *cert, char *err,
-               size_t errlen)
+name_from_path(const char *path, struct zcert *cert, char *err, size_t errlen)
 {
     const char *base = strrchr(path, '/');
     char name[ZCERT_NAME_MAX + 1];
@@ -371,17 +366,19 @@ name_from_path(const char *path, struct zcert *cert, char *err,
         len -= 4;
     }
     if (len > ZCERT_NAME_MAX) {
-        snprintf(err, errlen,
-                 "%s: no name in its metadata, and its file name is longer than %d bytes",
-                 path, ZCERT_NAME_MAX);
+        snprintf(
+            err, errlen,
+            "%s: no name in its metadata, and its file name is longer than %d bytes",
+            path, ZCERT_NAME_MAX);
         return -1;
     }
     memcpy(name, base, len);
     name[len] = '\0';
     if (zcert_check_name(name, why, sizeof why) == -1) {
-        snprintf(err, errlen,
-                 "%s: no name in its metadata, and its file name cannot be one: %s",
-                 path, why);
+        snprintf(
+            err, errlen,
+            "%s: no name in its metadata, and its file name cannot be one: %s",
+            path, why);
         return -1;
     }
     memcpy(cert->name, name, len + 1);
@@ -417,8 +414,7 @@ read_file(const char *path, char *buf, struct stat *st, char *err,
             continue;
         }
         if (n == -1) {
-            snprintf(err, errlen, "cannot read %s: %s", path,
-                     strerror(errno));
+            snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
             goto fail;
         }
         if (n == 0) {
@@ -465,9 +461,10 @@ zcert_load(const char *path, struct zcert *cert, char *err, size_t errlen)
     }
     /* A secret others can read is no secret: refuse it, as ssh does. */
     if (cert->has_secret && (st.st_mode & 077) != 0) {
-        snprintf(err, errlen,
-                 "%s: secret key is open to group or others (mode %04o); chmod 600 it",
-                 path, (unsigned)(st.st_mode & 07777));
+        snprintf(
+            err, errlen,
+            "%s: secret key is open to group or others (mode %04o); chmod 600 it",
+            path, (unsigned)(st.st_mode & 07777));
         goto fail;
     }
     if (cert->name[0] == '\0' &&
@@ -495,8 +492,7 @@ zcert_load_secret(const char *path, struct zcert *cert, char *err,
         return -1;
     }
     if (!cert->has_secret) {
-        snprintf(err, errlen, "%s: no secret-key in the curve section",
-                 path);
+        snprintf(err, errlen, "%s: no secret-key in the curve section", path);
         memset(cert, 0, sizeof *cert);
         return -1;
     }
@@ -512,11 +508,9 @@ write_new(const char *path, mode_t mode, const char *text, char *err,
     size_t len = strlen(text);
     size_t done = 0;
 
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-              mode);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd == -1) {
-        snprintf(err, errlen, "cannot create %s: %s", path,
-                 strerror(errno));
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
         return -1;
     }
     /* The umask may have taken bits away; the modes are the contract. */
@@ -531,8 +525,7 @@ write_new(const char *path, mode_t mode, const char *text, char *err,
             continue;
         }
         if (n == -1) {
-            snprintf(err, errlen, "cannot write %s: %s", path,
-                     strerror(errno));
+            snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
             goto fail;
         }
         done += (size_t)n;

@@ -40,8 +40,7 @@ int zcert_parse(const char *text, size_t len, struct zcert *cert, char *err,
  * without a name in its metadata is named after its file, without `.key`
  * or `.key_secret`. Returns 0, or -1 with the reason (naming path) in err.
  */
-int zcert_load(const char *path, struct zcert *cert, char *err,
-               size_t errlen);
+int zcert_load(const char *path, struct zcert *cert, char *err, size_t errlen);
 
 /*
  * zcert_load(), and the file must hold a secret key. Returns 0 or -1 with

@@ -108,14 +108,17 @@ parse_fields(const char *spec, char *err, size_t errlen)
         for (int t = FEED_TYPE_TEXT; colon != NULL && t <= FEED_TYPE_DECIMAL;
              t++) {
             size_t tlen = strlen(types[t]);
-            if (len - nlen - 1 == tlen && memcmp(colon + 1, types[t], tlen) == 0) {
+            if (len - nlen - 1 == tlen &&
+                memcmp(colon + 1, types[t], tlen) == 0) {
                 type = (enum feed_type)t;
             }
         }
         if (nlen == 0 || nlen >= sizeof field_names[0] || type == 0 ||
             schema.nfields == MAX_FIELDS) {
-            snprintf(err, errlen, "bad field \"%.*s\": expected NAME:TYPE "
-                     "with TYPE uint, decimal or text", (int)len, p);
+            snprintf(err, errlen,
+                     "bad field \"%.*s\": expected NAME:TYPE "
+                     "with TYPE uint, decimal or text",
+                     (int)len, p);
             return -1;
         }
         memcpy(field_names[schema.nfields], p, nlen);
@@ -161,8 +164,8 @@ canonical(struct feed_value *v, enum feed_type type)
         digits--;
     }
     if (type == FEED_TYPE_UINT &&
-        (digits > 20 || (digits == 20 && memcmp(v->ptr, "18446744073709551615",
-                                                20) > 0))) {
+        (digits > 20 ||
+         (digits == 20 && memcmp(v->ptr, "18446744073709551615", 20) > 0))) {
         return -1;
     }
     if (point != NULL) {
@@ -220,8 +223,8 @@ split_line(struct input *in, char *line, size_t len, size_t lineno, char *err,
         char *stop = f + 1 < in->nfields ? end : line + len;
 
         if (stop == NULL || (f + 1 == in->nfields && end != NULL)) {
-            snprintf(err, errlen, "input line %zu: expected %zu values",
-                     lineno, in->nfields);
+            snprintf(err, errlen, "input line %zu: expected %zu values", lineno,
+                     in->nfields);
             return -1;
         }
         v[f].ptr = p;
@@ -244,8 +247,7 @@ split_line(struct input *in, char *line, size_t len, size_t lineno, char *err,
 static int
 read_input(struct input *in, const char *file, char *err, size_t errlen)
 {
-    FILE *f = file == NULL || strcmp(file, "-") == 0 ? stdin
-                                                     : fopen(file, "r");
+    FILE *f = file == NULL || strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
     size_t len = 0;
     size_t lines = 1;
 
@@ -275,8 +277,8 @@ read_input(struct input *in, const char *file, char *err, size_t errlen)
         char *nl = memchr(p, '\n', (size_t)(end - p));
         char *eol = nl != NULL ? nl : end;
 
-        if (split_line(in, p, (size_t)(eol - p), in->count + 1, err,
-                       errlen) == -1) {
+        if (split_line(in, p, (size_t)(eol - p), in->count + 1, err, errlen) ==
+            -1) {
             return -1;
         }
         p = eol + 1;
@@ -363,8 +365,8 @@ write_all(const struct options *o, struct stage *sink, void *state,
             b.nrequests++;
             b.count += n;
             req++;
-        } while (req < nreq && b.count + request_size(in, per, req) <=
-                                   (size_t)o->batch_max);
+        } while (req < nreq &&
+                 b.count + request_size(in, per, req) <= (size_t)o->batch_max);
         r = sink->plugin.desc->write(&sink->host, state, &b, &bad, err,
                                      sizeof err);
         report(k, first + 1, req, &b, r, bad, err);
@@ -393,8 +395,8 @@ extras(const struct options *o, struct stage *sink, void *state)
         if (PLUGIN_HAS(d, tick)) {
             char err[FEED_ERR_MAX] = "";
             enum feed_result r = d->tick(&sink->host, state, err, sizeof err);
-            printf("tick: %s%s%s\n", result_name(r),
-                   err[0] != '\0' ? ": " : "", err);
+            printf("tick: %s%s%s\n", result_name(r), err[0] != '\0' ? ": " : "",
+                   err);
             failed += r != FEED_OK;
         } else {
             printf("tick: the plugin has none\n");
@@ -431,8 +433,10 @@ parse_options(int argc, char **argv, struct options *o)
                 strtol(optarg, &end, 10);
             if (errno != 0 || *end != '\0' || end == optarg ||
                 (c == 'n' ? o->lines_per_request : o->batch_max) < 1) {
-                fprintf(stderr, "feed-sink-test: -%c takes a whole number "
-                        "of at least 1\n", c);
+                fprintf(stderr,
+                        "feed-sink-test: -%c takes a whole number "
+                        "of at least 1\n",
+                        c);
                 return -1;
             }
             break;
@@ -529,8 +533,8 @@ main(int argc, char **argv)
         goto done;
     }
     err[0] = '\0';
-    enum feed_result r = sink.plugin.desc->open(&sink.host, sink.conf, &state,
-                                                err, sizeof err);
+    enum feed_result r =
+        sink.plugin.desc->open(&sink.host, sink.conf, &state, err, sizeof err);
     if (r != FEED_OK) {
         fprintf(stderr, "feed-sink-test: open: %s%s%s\n", result_name(r),
                 err[0] != '\0' ? ": " : "", err);

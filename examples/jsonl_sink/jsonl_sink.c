@@ -77,7 +77,8 @@ jsonl_configure(const struct feed_host *host, char *err, size_t errlen)
     bad |= host->conf_bool(host, "sync", 1, &c->sync);
     c->schema = host->schema(host);
     if (c->schema == NULL) {
-        host->conf_error(host, "plugin", "jsonl_sink needs the parser's "
+        host->conf_error(host, "plugin",
+                         "jsonl_sink needs the parser's "
                          "fields, but the parser did not load");
         bad = -1;
     }
@@ -402,8 +403,8 @@ fail:
     if (done > 0 && ftruncate(s->fd, end) == -1) {
         c->host->log(c->host, FEED_LOG_ERROR,
                      "cannot cut %s back to %lld bytes: %s; it ends in a "
-                     "partial batch", c->path, (long long)end,
-                     strerror(errno));
+                     "partial batch",
+                     c->path, (long long)end, strerror(errno));
     }
     pthread_mutex_unlock(&c->append_lock);
     return FEED_RETRY;

@@ -104,8 +104,8 @@ fake_bool(const struct feed_host *h, const char *key, int def, int *out)
 }
 
 static void
-fake_log(const struct feed_host *h, enum feed_log_level level,
-         const char *fmt, ...)
+fake_log(const struct feed_host *h, enum feed_log_level level, const char *fmt,
+         ...)
 {
     va_list ap;
 
@@ -353,8 +353,7 @@ retries_a_batch_the_disk_refused(void **state)
     assert_int_equal(
         feed_plugin.write(&f->host, sink, &batch, &bad, err, sizeof err),
         FEED_RETRY);
-    assert_string_equal(err,
-                        "cannot write /dev/full: No space left on device");
+    assert_string_equal(err, "cannot write /dev/full: No space left on device");
     feed_plugin.close(&f->host, sink);
     feed_plugin.unconfigure(&f->host, conf);
 }
@@ -429,8 +428,8 @@ main(void)
         cmocka_unit_test_setup_teardown(
             rejects_a_record_that_is_not_utf8_and_writes_nothing, setup,
             teardown),
-        cmocka_unit_test_setup_teardown(retries_a_batch_the_disk_refused,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(retries_a_batch_the_disk_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             fails_to_open_in_a_folder_that_does_not_exist, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_a_configuration_without_path,

@@ -70,7 +70,8 @@ struct feed_client;
  * Makes a client for the endpoints in `endpoints`, a comma-separated list
  * (spaces around the commas allowed), e.g.
  * "tcp://10.0.0.1:5555, tcp://10.0.0.2:5555". Every endpoint is checked
- * with ZeroMQ now (a typo fails here, not at the first send); nothing is
+ * now, as zmq_connect() would judge it (tcp with a host and a port, ipc,
+ * inproc; a typo fails here, not at the first send); nothing is
  * connected until the first send. zmq_ctx is a ZeroMQ context to share,
  * or NULL for one of the client's own.
  *

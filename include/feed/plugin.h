@@ -92,7 +92,7 @@ extern "C" {
  * loaded the plugin may be older than the header it was built against).
  */
 #define FEED_HOST_HAS(h, field)                                                \
-    ((h)->size >= offsetof(struct feed_host, field) + sizeof((h)->field) &&   \
+    ((h)->size >= offsetof(struct feed_host, field) + sizeof((h)->field) &&    \
      (h)->field != NULL)
 
 /* Size of every `err` buffer the core hands to a plugin. */
@@ -208,7 +208,7 @@ struct feed_origin {
  */
 struct feed_batch {
     size_t count;
-    const struct feed_record *records;  /* borrowed for the write() call */
+    const struct feed_record *records; /* borrowed for the write() call */
     size_t nrequests;
     const struct feed_origin *requests; /* borrowed for the write() call */
 };
@@ -224,7 +224,7 @@ struct feed_request {
                         the core dead-letters the request unanswered */
     const void *body;
     size_t len;
-    unsigned parts; /* frames the request had; more than 1 is refused */
+    unsigned parts;     /* frames the request had; more than 1 is refused */
     const char *client; /* NUL-terminated name of the peer for logs,
                            dead_letter and sinks (the CURVE certificate
                            name, else the peer address), or NULL; at most
@@ -344,8 +344,16 @@ struct feed_host {
     int (*finished)(const struct feed_host *h);
 
     /* Adds n to one of the core's counters (enum feed_count). */
-    void (*count)(const struct feed_host *h, enum feed_count what,
-                  uint64_t n);
+    void (*count)(const struct feed_host *h, enum feed_count what, uint64_t n);
+
+    /*
+     * For sinks, on the instance's worker thread (open() or later): names
+     * the server this instance is connected to now ("db1:3306"); the core
+     * shows it in stall warnings and on /healthz. `name` must stay valid
+     * until unconfigure() (a string of the configuration). The core forgets
+     * it when the instance is closed.
+     */
+    void (*server)(const struct feed_host *h, const char *name);
 };
 
 /*

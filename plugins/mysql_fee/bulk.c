@@ -23,8 +23,8 @@ bulk_supported(MYSQL *db)
     unsigned long caps = 0;
     unsigned long extended = 0;
 
-    if (mariadb_get_infov(db, MARIADB_CONNECTION_SERVER_CAPABILITIES,
-                          &caps) != 0 ||
+    if (mariadb_get_infov(db, MARIADB_CONNECTION_SERVER_CAPABILITIES, &caps) !=
+            0 ||
         mariadb_get_infov(db, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES,
                           &extended) != 0) {
         return 0;
@@ -87,9 +87,8 @@ bind_columns(struct fsink *s, const struct feed_batch *b)
         void *t = realloc(s->tickets, b->count * sizeof *s->tickets);
         void *l = t ? realloc(s->logins, b->count * sizeof *s->logins) : 0;
         void *v = l ? realloc(s->volumes, b->count * sizeof *s->volumes) : 0;
-        void *n = v ? realloc(s->volume_lens,
-                              b->count * sizeof *s->volume_lens)
-                    : 0;
+        void *n =
+            v ? realloc(s->volume_lens, b->count * sizeof *s->volume_lens) : 0;
 
         s->tickets = t != NULL ? t : s->tickets;
         s->logins = l != NULL ? l : s->logins;
@@ -147,8 +146,7 @@ prepare_insert(struct fsink *s, char *err, size_t errlen)
              s->conf->table, s->conf->mark == MARK_INSERT ? 'Y' : 'N');
     s->insert = mysql_stmt_init(s->db);
     if (s->insert == NULL) {
-        snprintf(err, errlen, "insert into %s: out of memory",
-                 s->conf->table);
+        snprintf(err, errlen, "insert into %s: out of memory", s->conf->table);
         return CR_OUT_OF_MEMORY;
     }
     if (mysql_stmt_prepare(s->insert, sql, strlen(sql)) != 0) {

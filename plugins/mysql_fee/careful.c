@@ -87,8 +87,8 @@ check_warnings(struct fsink *s, const struct feed_batch *b, size_t start,
             w[1] != NULL ? (unsigned int)strtoul(w[1], NULL, 10) : 0;
 
         if (w[2] != NULL && errors_class(code) == EC_DATA) {
-            r = errors_insert_refused(s->conf->table, b, start, end, code,
-                                      w[2], bad, err, errlen);
+            r = errors_insert_refused(s->conf->table, b, start, end, code, w[2],
+                                      bad, err, errlen);
         }
     }
     mysql_free_result(res);
@@ -109,9 +109,8 @@ insert_rows(struct fsink *s, const struct feed_batch *b,
         }
         if (mysql_real_query(s->db, s->sql, s->len) != 0) {
             s->code = mysql_errno(s->db);
-            return errors_insert_refused(s->conf->table, b, start, end,
-                                         s->code, mysql_error(s->db), bad, err,
-                                         errlen);
+            return errors_insert_refused(s->conf->table, b, start, end, s->code,
+                                         mysql_error(s->db), bad, err, errlen);
         }
         *inserted += mysql_affected_rows(s->db);
         if (mysql_warning_count(s->db) > 0) {

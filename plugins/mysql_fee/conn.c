@@ -126,9 +126,8 @@ connect_db(struct fsink *s, char *err, size_t errlen)
      * (every value in them has been checked to be a number).
      */
     if (mysql_real_connect(s->db, c->hosts[s->at].name, c->user,
-                           c->trust.password, c->database,
-                           c->hosts[s->at].port, c->socket,
-                           CLIENT_MULTI_STATEMENTS) == NULL) {
+                           c->trust.password, c->database, c->hosts[s->at].port,
+                           c->socket, CLIENT_MULTI_STATEMENTS) == NULL) {
         snprintf(err, errlen, "cannot connect to %s: %s", c->hosts[s->at].where,
                  mysql_error(s->db));
         return open_failure(s);
@@ -230,8 +229,7 @@ prepare_session(struct fsink *s, char *err, size_t errlen)
  * *found is 0 when there is no row. Returns 0, or -1 when it fails.
  */
 static int
-show_value(struct fsink *s, const char *sql, char *buf, size_t len,
-           int *found)
+show_value(struct fsink *s, const char *sql, char *buf, size_t len, int *found)
 {
     MYSQL_RES *res;
     MYSQL_ROW row;
@@ -312,6 +310,9 @@ open_at(const struct feed_host *host, const struct fconf *c, size_t at,
         goto fail;
     }
     s->bulk = bulk_supported(s->db);
+    if (FEED_HOST_HAS(host, server)) {
+        host->server(host, c->hosts[at].where);
+    }
     host->log(host, FEED_LOG_INFO,
               "connected to %s version=%s thread=%lu bulk=%s",
               c->hosts[at].where, mysql_get_server_info(s->db),
@@ -352,8 +353,7 @@ conn_open(const struct feed_host *host, const struct fconf *c,
             if (p->why[0] != '\0' && at != p->left) {
                 host->log(host, FEED_LOG_WARNING,
                           "switched from %s to %s after: %s",
-                          c->hosts[p->left].where, c->hosts[at].where,
-                          p->why);
+                          c->hosts[p->left].where, c->hosts[at].where, p->why);
             }
             p->why[0] = '\0';
             p->next = at;
@@ -368,8 +368,7 @@ conn_open(const struct feed_host *host, const struct fconf *c,
     if (c->nhosts > 1 && strlen(err) < errlen) {
         size_t len = strlen(err);
 
-        snprintf(err + len, errlen - len, " (all %zu hosts failed)",
-                 c->nhosts);
+        snprintf(err + len, errlen - len, " (all %zu hosts failed)", c->nhosts);
     }
     return retry ? FEED_RETRY : FEED_FAIL;
 }
@@ -421,8 +420,8 @@ conn_tick(struct fsink *s, char *err, size_t errlen)
     }
     if (mysql_ping(s->db) != 0) {
         s->code = mysql_errno(s->db);
-        snprintf(err, errlen, "%s: ping: %s (%u)",
-                 s->conf->hosts[s->at].where, mysql_error(s->db), s->code);
+        snprintf(err, errlen, "%s: ping: %s (%u)", s->conf->hosts[s->at].where,
+                 mysql_error(s->db), s->code);
         conn_route(s, err);
         return FEED_RETRY;
     }

@@ -74,8 +74,8 @@ build_fast(struct fsink *s, const struct feed_batch *b)
  * whatever the error, and the replay decides.
  */
 enum fast_result
-fast_finish(struct fsink *s, const char *const *steps, size_t nsteps,
-            char *err, size_t errlen)
+fast_finish(struct fsink *s, const char *const *steps, size_t nsteps, char *err,
+            size_t errlen)
 {
     size_t step = 0;
     int rc;
@@ -101,8 +101,8 @@ fast_finish(struct fsink *s, const char *const *steps, size_t nsteps,
  * nothing kept).
  */
 enum fast_result
-fast_write(struct fsink *s, const struct feed_batch *b, size_t *bad,
-           char *err, size_t errlen)
+fast_write(struct fsink *s, const struct feed_batch *b, size_t *bad, char *err,
+           size_t errlen)
 {
     static const char *const steps[] = {"insert into", "update", "commit"};
     size_t nsteps = s->conf->mark == MARK_UPDATE ? 3 : 2;
@@ -122,8 +122,8 @@ fast_write(struct fsink *s, const struct feed_batch *b, size_t *bad,
         if (code == ER_DUP_ENTRY) {
             return FAST_CAREFUL;
         }
-        return errors_insert_refused(s->conf->table, b, 0, b->count, code,
-                                     why, bad, err, errlen) == FEED_REJECT
+        return errors_insert_refused(s->conf->table, b, 0, b->count, code, why,
+                                     bad, err, errlen) == FEED_REJECT
                    ? FAST_REJECT
                    : FAST_RETRY;
     }

@@ -244,8 +244,7 @@ fee_tick(const struct feed_host *host, void *state, char *err, size_t errlen)
  */
 static enum feed_result
 fee_write(const struct feed_host *host, void *state,
-          const struct feed_batch *batch, size_t *bad, char *err,
-          size_t errlen)
+          const struct feed_batch *batch, size_t *bad, char *err, size_t errlen)
 {
     struct fsink *s = state;
     const struct fconf *c = s->conf;
@@ -283,8 +282,7 @@ fee_write(const struct feed_host *host, void *state,
     }
     if (r == FEED_OK && host->log_enabled(host, FEED_LOG_DEBUG)) {
         host->log(host, FEED_LOG_DEBUG,
-                  "batch committed the careful way records=%zu",
-                  batch->count);
+                  "batch committed the careful way records=%zu", batch->count);
     }
     return r;
 }

@@ -48,7 +48,7 @@
 
 /* One item of the `host` list. */
 struct dbhost {
-    char name[256];  /* a name or an address, without brackets */
+    char name[256]; /* a name or an address, without brackets */
     unsigned int port;
     char where[320]; /* "name:port", "[v6]:port" or the socket, for messages */
 };
@@ -64,7 +64,7 @@ struct fconf {
     unsigned long id; /* this configuration's own number (see conn.c) */
     /* The strings are the host's: valid until unconfigure(). */
     const char *hostname; /* the `host` key as written */
-    const char *socket; /* NULL: connect over TCP to a host of the list */
+    const char *socket;   /* NULL: connect over TCP to a host of the list */
     const char *user;
     const char *database;
     const char *table;
@@ -166,10 +166,10 @@ enum feed_result errors_open_outcome(unsigned int code);
  * write()'s outcome for the error.
  */
 enum feed_result errors_insert_refused(const char *table,
-                                       const struct feed_batch *b,
-                                       size_t start, size_t end,
-                                       unsigned int code, const char *msg,
-                                       size_t *bad, char *err, size_t errlen);
+                                       const struct feed_batch *b, size_t start,
+                                       size_t end, unsigned int code,
+                                       const char *msg, size_t *bad, char *err,
+                                       size_t errlen);
 
 /* hosts.c */
 
@@ -194,9 +194,8 @@ int hosts_ready(const char *wsrep_on, const char *wsrep_ready);
  * it; FEED_OK with *out set (free it with conn_close()), else the reason
  * in err and the outcome for open().
  */
-enum feed_result conn_open(const struct feed_host *host,
-                           const struct fconf *c, struct fsink **out,
-                           char *err, size_t errlen);
+enum feed_result conn_open(const struct feed_host *host, const struct fconf *c,
+                           struct fsink **out, char *err, size_t errlen);
 /* Closes the connection and frees the instance; takes NULL. */
 void conn_close(struct fsink *s);
 /*

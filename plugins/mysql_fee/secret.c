@@ -69,8 +69,7 @@ read_line(int fd, const char *path, char *buf, size_t cap, char *err,
             continue;
         }
         if (n == -1) {
-            snprintf(err, errlen, "cannot read %s: %s", path,
-                     strerror(errno));
+            snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
             return -1;
         }
         nl = memchr(buf + len, '\n', (size_t)n);
@@ -168,8 +167,7 @@ secret_read_credential(const char *name, char *err, size_t errlen)
     if (name[0] == '\0' || strchr(name, '/') != NULL ||
         strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
         snprintf(err, errlen,
-                 "\"%s\" is not a credential name (a file name, no '/')",
-                 name);
+                 "\"%s\" is not a credential name (a file name, no '/')", name);
         return NULL;
     }
     if (dir == NULL || dir[0] == '\0') {

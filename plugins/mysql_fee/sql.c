@@ -163,8 +163,8 @@ sql_build_insert(struct fsink *s, const struct feed_batch *b, size_t start,
  */
 int
 sql_build_in_list_at(struct fsink *s, size_t at, const char *head,
-                     const char *tail, const struct feed_batch *b,
-                     size_t start, size_t *end)
+                     const char *tail, const struct feed_batch *b, size_t start,
+                     size_t *end)
 {
     int field = s->conf->ticket;
     size_t i;

@@ -61,8 +61,7 @@ read_password(const struct feed_host *host, struct trust *t)
 
     if (host->conf_string(host, "password", "", &inline_pw) == -1 ||
         optional_path(host, "password_file", &file) == -1 ||
-        host->conf_string(host, "password_credential", "", &credential) ==
-            -1) {
+        host->conf_string(host, "password_credential", "", &credential) == -1) {
         return -1;
     }
     t->password = inline_pw;
@@ -109,9 +108,8 @@ read_ssl_mode(const struct feed_host *host, struct trust *t)
     }
     if (raw[0] == '\0') {
         mode = t->ssl_ca != NULL ? TRUST_SSL_VERIFY_IDENTITY
-               : t->ssl_cert != NULL || t->ssl_key != NULL
-                   ? TRUST_SSL_REQUIRED
-                   : TRUST_SSL_DISABLED;
+               : t->ssl_cert != NULL || t->ssl_key != NULL ? TRUST_SSL_REQUIRED
+                                                           : TRUST_SSL_DISABLED;
     } else if (host->conf_enum(host, "ssl_mode", ssl_modes, 0, &mode) == -1) {
         return -1;
     }
@@ -140,8 +138,8 @@ trust_read_keys(const struct feed_host *host, struct trust *t)
     bad |= optional_path(host, "ssl_ca", &t->ssl_ca);
     bad |= optional_path(host, "ssl_cert", &t->ssl_cert);
     bad |= optional_path(host, "ssl_key", &t->ssl_key);
-    bad |= host->conf_int(host, "read_timeout", 30, 1, 86400,
-                          &t->read_timeout_s);
+    bad |=
+        host->conf_int(host, "read_timeout", 30, 1, 86400, &t->read_timeout_s);
     if ((t->ssl_cert == NULL) != (t->ssl_key == NULL)) {
         host->conf_error(host, t->ssl_cert == NULL ? "ssl_key" : "ssl_cert",
                          "ssl_cert and ssl_key go together");
@@ -166,8 +164,8 @@ readable(const char *key, const char *path, char *err, size_t errlen)
 
 /* mysql_optionsv for a string option; 0 or -1 with err. */
 static int
-set_path(MYSQL *db, enum mysql_option option, const char *key,
-         const char *path, char *err, size_t errlen)
+set_path(MYSQL *db, enum mysql_option option, const char *key, const char *path,
+         char *err, size_t errlen)
 {
     if (path != NULL && mysql_optionsv(db, option, path) != 0) {
         snprintf(err, errlen, "cannot set %s: %s", key, mysql_error(db));

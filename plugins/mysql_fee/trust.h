@@ -53,8 +53,8 @@ int trust_apply(const struct trust *t, MYSQL *db, char *err, size_t errlen);
  * refuses (-1, the reason in err) a connection that has no TLS cipher, so
  * nothing ever falls back to plain text. `where` names the server.
  */
-int trust_check(const struct trust *t, MYSQL *db, const char *where,
-                char *err, size_t errlen);
+int trust_check(const struct trust *t, MYSQL *db, const char *where, char *err,
+                size_t errlen);
 
 /* Zeroes and frees the password t read from a file. Takes NULL. */
 void trust_free(struct trust *t);

@@ -14,9 +14,9 @@
 #include <string.h>
 
 struct net {
-    int v6;                  /* 0: IPv4 in addr[0..3], 1: IPv6 */
+    int v6; /* 0: IPv4 in addr[0..3], 1: IPv6 */
     unsigned char addr[16];
-    unsigned prefix;         /* significant leading bits */
+    unsigned prefix; /* significant leading bits */
 };
 
 struct acl {
@@ -109,8 +109,8 @@ parse_entry(const char *word, struct net *n, char *err, size_t errlen)
         }
         if (memcmp(host, n->addr, max / 8) != 0) {
             snprintf(err, errlen,
-                     "\"%s\" has address bits set past its /%u prefix",
-                     word, n->prefix);
+                     "\"%s\" has address bits set past its /%u prefix", word,
+                     n->prefix);
             return -1;
         }
     }
@@ -118,8 +118,7 @@ parse_entry(const char *word, struct net *n, char *err, size_t errlen)
 
 bad:
     snprintf(err, errlen,
-             "\"%s\" is not an IPv4 or IPv6 address or network (CIDR)",
-             word);
+             "\"%s\" is not an IPv4 or IPv6 address or network (CIDR)", word);
     return -1;
 }
 

@@ -136,14 +136,14 @@ refused(struct gate *g, const char *address, const char *reason,
         slot->quiet = 0;
     }
     if (slot->quiet > 0) {
-        h->log(h, FEED_LOG_WARNING,
-               "peer refused: %s address=%s%s%s (%lu more from it since the last line)",
-               reason, address, key != NULL ? " key=" : "",
-               key != NULL ? key : "", slot->quiet);
+        h->log(
+            h, FEED_LOG_WARNING,
+            "peer refused: %s address=%s%s%s (%lu more from it since the last line)",
+            reason, address, key != NULL ? " key=" : "", key != NULL ? key : "",
+            slot->quiet);
     } else {
-        h->log(h, FEED_LOG_WARNING, "peer refused: %s address=%s%s%s",
-               reason, address, key != NULL ? " key=" : "",
-               key != NULL ? key : "");
+        h->log(h, FEED_LOG_WARNING, "peer refused: %s address=%s%s%s", reason,
+               address, key != NULL ? " key=" : "", key != NULL ? key : "");
     }
     slot->last_ms = now != 0 ? now : 1;
     slot->quiet = 0;
@@ -188,8 +188,8 @@ accepted(struct gate *g, int fd)
             inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, text,
                       sizeof text);
         } else if (sa.ss_family == AF_INET6) {
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr,
-                      text, sizeof text);
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, text,
+                      sizeof text);
         }
     }
     p = &g->peers[g->npeers++];

@@ -24,9 +24,9 @@ struct gate;
  * or NULL with the reason in err (keys and allow are then freed).
  */
 struct gate *gate_new(const struct feed_host *host, void *ctx, int curve,
-                      long long max_connections,
-                      long long handshake_timeout_ms, struct keyring *keys,
-                      struct acl *allow, char *err, size_t errlen);
+                      long long max_connections, long long handshake_timeout_ms,
+                      struct keyring *keys, struct acl *allow, char *err,
+                      size_t errlen);
 
 /*
  * Watches router's connections (a socket monitor), for max_connections

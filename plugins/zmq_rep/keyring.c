@@ -88,9 +88,10 @@ add(struct keyring *k, const char *dir, const char *file, char *err,
     }
     if (cert.has_secret) {
         explicit_bzero(&cert, sizeof cert);
-        snprintf(err, errlen,
-                 "%s holds a secret key: a client's secret key stays with the client",
-                 path);
+        snprintf(
+            err, errlen,
+            "%s holds a secret key: a client's secret key stays with the client",
+            path);
         return -1;
     }
     memcpy(k->clients[k->n].public_z85, cert.public_z85, 41);
@@ -128,8 +129,7 @@ check_unique(struct keyring *k, char *err, size_t errlen)
 }
 
 int
-keyring_load(const char *dir, struct keyring **out, char *err,
-             size_t errlen)
+keyring_load(const char *dir, struct keyring **out, char *err, size_t errlen)
 {
     struct keyring *k = NULL;
     DIR *d = NULL;

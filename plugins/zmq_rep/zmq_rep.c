@@ -57,11 +57,11 @@ struct zconf {
     long long max_message;
     long long linger_ms;
     long long rcvhwm;
-    int ipv6;                 /* an endpoint is an IPv6 address */
-    int curve;                /* curve_secret_key is set */
-    char secret_z85[41];      /* the server's secret key, with CURVE */
-    const char *clients_dir;  /* curve_clients; the core's string */
-    const char *allow;        /* the allow list as written; "" is any */
+    int ipv6;                /* an endpoint is an IPv6 address */
+    int curve;               /* curve_secret_key is set */
+    char secret_z85[41];     /* the server's secret key, with CURVE */
+    const char *clients_dir; /* curve_clients; the core's string */
+    const char *allow;       /* the allow list as written; "" is any */
     long long max_connections;
     long long handshake_ms;
 };
@@ -106,8 +106,7 @@ split(char *list)
  * empty. Returns 0, or -1 when the value is bad (reported).
  */
 static int
-optional_path(const struct feed_host *host, const char *key,
-              const char **out)
+optional_path(const struct feed_host *host, const char *key, const char **out)
 {
     const char *text = "";
 
@@ -151,13 +150,15 @@ configure_trust(const struct feed_host *host, struct zconf *c)
         }
         explicit_bzero(&cert, sizeof cert);
         if (c->clients_dir == NULL) {
-            host->conf_error(host, "curve_secret_key",
-                             "CURVE needs curve_clients, the folder of the clients' public certificates");
+            host->conf_error(
+                host, "curve_secret_key",
+                "CURVE needs curve_clients, the folder of the clients' public certificates");
             bad = -1;
         }
     } else if (c->clients_dir != NULL) {
-        host->conf_error(host, "curve_clients",
-                         "curve_clients needs curve_secret_key (CURVE is off without it)");
+        host->conf_error(
+            host, "curve_clients",
+            "curve_clients needs curve_secret_key (CURVE is off without it)");
         bad = -1;
     }
     if (c->clients_dir != NULL) {
@@ -189,8 +190,8 @@ zmq_rep_configure(const struct feed_host *host, char *err, size_t errlen)
         return NULL;
     }
     c->host = host;
-    bad |= host->conf_string(host, "endpoint", "tcp://127.0.0.1:5555",
-                             &endpoint);
+    bad |=
+        host->conf_string(host, "endpoint", "tcp://127.0.0.1:5555", &endpoint);
     bad |= host->conf_int(host, "max_message", 1048576, 16, 1LL << 30,
                           &c->max_message);
     bad |= host->conf_int(host, "linger_ms", 2000, 0, 60000, &c->linger_ms);
@@ -201,8 +202,10 @@ zmq_rep_configure(const struct feed_host *host, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
             bad = -1;
         } else if ((c->nendpoints = split(c->endpoints)) == 0) {
-            host->conf_error(host, "endpoint", "\"%s\" is not a list of "
-                             "endpoints like tcp://127.0.0.1:5555", endpoint);
+            host->conf_error(host, "endpoint",
+                             "\"%s\" is not a list of "
+                             "endpoints like tcp://127.0.0.1:5555",
+                             endpoint);
             bad = -1;
         }
     }
@@ -313,8 +316,8 @@ set_options(const struct zconf *c, void *router, char *err, size_t errlen)
         return -1;
     }
     if (c->curve && (set_int(router, ZMQ_CURVE_SERVER, 1) == -1 ||
-                     zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY,
-                                    c->secret_z85, 41) == -1)) {
+                     zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY, c->secret_z85,
+                                    41) == -1)) {
         snprintf(err, errlen, "cannot turn CURVE on: %s",
                  zmq_strerror(zmq_errno()));
         return -1;
@@ -451,8 +454,7 @@ envelope_open(const struct frame *f, size_t n, size_t extra,
  */
 static int
 envelope_walk(const unsigned char *tag, size_t len,
-              int (*out)(void *arg, const void *data, size_t size),
-              void *arg)
+              int (*out)(void *arg, const void *data, size_t size), void *arg)
 {
     size_t at = 1;
 
@@ -476,8 +478,8 @@ envelope_walk(const unsigned char *tag, size_t len,
  * dead-letters it and answers FALSE, and it is never written.
  */
 static void
-name_client(const struct feed_host *h, const struct zsource *s,
-            zmq_msg_t *m, struct feed_request *req)
+name_client(const struct feed_host *h, const struct zsource *s, zmq_msg_t *m,
+            struct feed_request *req)
 {
     const char *user_id;
     int allowed;
@@ -602,15 +604,20 @@ zmq_rep_run(const struct feed_host *host, void *state)
             return -1;
         }
         gate_serve(s->gate, items + 2);
-        if (items[1].revents & ZMQ_POLLIN) {
-            h->drain(h);
-        }
+        /*
+         * Read what is waiting before answering: requests that arrived
+         * while the last batch committed join the queue now, so the next
+         * batch holds them instead of missing them by one commit.
+         */
         if (reading && (items[0].revents & ZMQ_POLLIN)) {
             for (int i = 0; i < READ_BURST && h->accepting(h); i++) {
                 if (!read_request(h, s)) {
                     break;
                 }
             }
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            h->drain(h);
         }
     }
     return 0;
@@ -625,14 +632,16 @@ reload_allow(const struct feed_host *host, struct zsource *s)
     char err[FEED_ERR_MAX];
 
     if (host->conf_string(host, "allow", "", &text) != 0) {
-        host->log(host, FEED_LOG_ERROR,
-                  "allow not reloaded, the addresses allowed before stay allowed");
+        host->log(
+            host, FEED_LOG_ERROR,
+            "allow not reloaded, the addresses allowed before stay allowed");
         return;
     }
     if (*text != '\0' && acl_parse(text, &acl, err, sizeof err) == -1) {
-        host->log(host, FEED_LOG_ERROR,
-                  "allow not reloaded, the addresses allowed before stay allowed: %s",
-                  err);
+        host->log(
+            host, FEED_LOG_ERROR,
+            "allow not reloaded, the addresses allowed before stay allowed: %s",
+            err);
         return;
     }
     if (acl != NULL) {
@@ -652,9 +661,10 @@ reload_clients(const struct feed_host *host, struct zsource *s)
     char err[FEED_ERR_MAX];
 
     if (keyring_load(s->conf->clients_dir, &keys, err, sizeof err) == -1) {
-        host->log(host, FEED_LOG_ERROR,
-                  "curve_clients not reloaded, the clients allowed before stay allowed: %s",
-                  err);
+        host->log(
+            host, FEED_LOG_ERROR,
+            "curve_clients not reloaded, the clients allowed before stay allowed: %s",
+            err);
         return;
     }
     host->log(host, FEED_LOG_NOTICE, "curve_clients reloaded: %zu clients",

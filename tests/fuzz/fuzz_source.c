@@ -56,20 +56,13 @@ fuzz_reply(const struct feed_host *host, void *state, const void *tag,
 }
 
 static const struct feed_plugin source_desc = {
-    FEED_PLUGIN_HEADER,
-    .kind = FEED_KIND_SOURCE,
-    .name = "fuzz",
-    .version = "0",
-    .summary = "fuzz",
-    .reply = fuzz_reply,
+    FEED_PLUGIN_HEADER, .kind = FEED_KIND_SOURCE, .name = "fuzz",
+    .version = "0",     .summary = "fuzz",        .reply = fuzz_reply,
 };
 
 static const struct feed_plugin sink_desc = {
-    FEED_PLUGIN_HEADER,
-    .kind = FEED_KIND_SINK,
-    .name = "none",
-    .version = "0",
-    .summary = "none",
+    FEED_PLUGIN_HEADER, .kind = FEED_KIND_SINK, .name = "none",
+    .version = "0",     .summary = "none",
 };
 
 int
@@ -88,8 +81,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     close(fd);
     cfg = config_load(ini, err, sizeof err);
     unlink(ini);
-    if (cfg == NULL || stage_load(&parser, cfg, "parser", FEED_KIND_PARSER,
-                                  FUZZ_PLUGIN_DIR) != 0 ||
+    if (cfg == NULL ||
+        stage_load(&parser, cfg, "parser", FEED_KIND_PARSER, FUZZ_PLUGIN_DIR) !=
+            0 ||
         stage_configure(&parser, cfg, NULL) != 0) {
         config_print_errors(cfg, stderr);
         abort();
@@ -167,11 +161,21 @@ unjson(const char *p, unsigned char *out, const char **end)
         }
         p++;
         switch (*p) {
-        case 'n': out[n++] = '\n'; break;
-        case 'r': out[n++] = '\r'; break;
-        case 't': out[n++] = '\t'; break;
-        case '"': out[n++] = '"'; break;
-        case '\\': out[n++] = '\\'; break;
+        case 'n':
+            out[n++] = '\n';
+            break;
+        case 'r':
+            out[n++] = '\r';
+            break;
+        case 't':
+            out[n++] = '\t';
+            break;
+        case '"':
+            out[n++] = '"';
+            break;
+        case '\\':
+            out[n++] = '\\';
+            break;
         case 'u':
             if (strncmp(p, "u00", 3) != 0 || hex(p[3]) < 0 || hex(p[4]) < 0) {
                 abort();
@@ -270,8 +274,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     n = data[0] % (MAX_FRAMES + 1);
     extra = data[1] % 3;
     for (size_t i = 0; i < n; i++) {
-        size_t len = at + 2 <= size ? (size_t)(data[at] | data[at + 1] << 8)
-                                    : 0;
+        size_t len =
+            at + 2 <= size ? (size_t)(data[at] | data[at + 1] << 8) : 0;
         at = at + 2 <= size ? at + 2 : size;
         if (len > size - at) {
             len = size - at;
@@ -297,10 +301,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     check_envelope(frames, n, &env, &req);
     pipeline_submit(pl, &req);
-    if (replies != 1 || (strcmp(reply_text, "TRUE") != 0 &&
-                         (strncmp(reply_text, "FALSE ", 6) != 0 ||
-                          reply_text[6] == '\0' ||
-                          strchr(reply_text, '\n') != NULL))) {
+    if (replies != 1 ||
+        (strcmp(reply_text, "TRUE") != 0 &&
+         (strncmp(reply_text, "FALSE ", 6) != 0 || reply_text[6] == '\0' ||
+          strchr(reply_text, '\n') != NULL))) {
         abort();
     }
     if (reply_text[0] == 'F') {

@@ -40,8 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t raw[32];
     char derived[41];
 
-    if (zcert_parse((const char *)data, size, &cert, err, sizeof err) ==
-        -1) {
+    if (zcert_parse((const char *)data, size, &cert, err, sizeof err) == -1) {
         if (err[0] == '\0' || strchr(err, '\n') != NULL ||
             !is_zero(&cert, sizeof cert)) {
             abort();

@@ -46,7 +46,6 @@ static char dead_ep[64];  /* nobody listens */
 static pid_t echo_pids[2];
 static char daemon_ep[64]; /* client_lib daemon ENDPOINT */
 
-
 /* Starts feed_send_echo on a free port, answering reply (NULL: TRUE). */
 static pid_t
 start_echo(char *ep, size_t eplen, const char *reply)
@@ -65,7 +64,8 @@ static int
 start_servers(void **state)
 {
     (void)state;
-    snprintf(dead_ep, sizeof dead_ep, "tcp://127.0.0.1:%d", scratch_free_port());
+    snprintf(dead_ep, sizeof dead_ep, "tcp://127.0.0.1:%d",
+             scratch_free_port());
     echo_pids[0] = start_echo(echo_ep, sizeof echo_ep, NULL);
     echo_pids[1] = start_echo(other_ep, sizeof other_ep, "maybe");
     return 0;
@@ -251,6 +251,23 @@ client_refuses_endpoints_zeromq_refuses(void **state)
     assert_null(c);
     assert_string_equal(err,
                         "cannot connect to tcp://nowhere: Invalid argument");
+    assert_int_equal(
+        feed_client_new(&c, "tcp://h:70000", NULL, err, sizeof err),
+        FEED_CLIENT_BAD_ENDPOINT);
+    assert_string_equal(err,
+                        "cannot connect to tcp://h:70000: Invalid argument");
+    assert_int_equal(
+        feed_client_new(&c, "carrier://h:1", NULL, err, sizeof err),
+        FEED_CLIENT_BAD_ENDPOINT);
+    assert_string_equal(
+        err, "cannot connect to carrier://h:1: Protocol not supported");
+    assert_int_equal(
+        feed_client_new(&c, "ipc:///run/feed.sock, inproc://x, "
+                            "tcp://[::1]:5555, tcp://127.0.0.1:1;h:2",
+                        NULL, err, sizeof err),
+        FEED_CLIENT_TRUE);
+    feed_client_free(c);
+    c = NULL;
     assert_int_equal(feed_client_new(&c, "tcp://127.0.0.1:1,,tcp://x:2", NULL,
                                      err, sizeof err),
                      FEED_CLIENT_BAD_ENDPOINT);
@@ -284,10 +301,14 @@ client_says_why_a_terminated_context_cannot_send(void **state)
 
     (void)state;
     zmq_ctx_shutdown(ctx);
+    /* Making the client opens no socket: the first send says why. */
     assert_int_equal(feed_client_new(&c, echo_ep, ctx, err, sizeof err),
+                     FEED_CLIENT_TRUE);
+    assert_int_equal(feed_client_send(c, "1,2,3", 5, err, sizeof err),
                      FEED_CLIENT_ERROR);
     assert_string_equal(err,
                         "cannot open a REQ socket: Context was terminated");
+    feed_client_free(c);
     zmq_ctx_term(ctx);
 }
 
@@ -658,7 +679,8 @@ main(int argc, char **argv)
     }
     if (argc == 3 && strcmp(argv[1], "daemon") == 0) {
         snprintf(daemon_ep, sizeof daemon_ep, "%s", argv[2]);
-        snprintf(dead_ep, sizeof dead_ep, "tcp://127.0.0.1:%d", scratch_free_port());
+        snprintf(dead_ep, sizeof dead_ep, "tcp://127.0.0.1:%d",
+                 scratch_free_port());
         return cmocka_run_group_tests_name("daemon", daemon, NULL, NULL);
     }
     return cmocka_run_group_tests_name("echo", echo, start_servers,

@@ -257,14 +257,14 @@ check "/healthz answers 503 within 15 s of the database freezing" \
     wait_until 15 unhealthy
 note "503 after $(($(now_ms) - frozen_at)) ms"
 expect_match "the 503 says which worker is stuck in which call" "$(health)" \
-    "^worker [0-9]+: sink write running for [0-9]+ s  503$"
+    "^worker [0-9]+: sink write running for [0-9]+ s on 127.0.0.1:$MARIADB_PORT  503$"
 expect_eq "feed_sink_calls_stalled is 1" "$(metric feed_sink_calls_stalled)" 1
 expect_eq "feed_healthy is 0" "$(metric feed_healthy)" 0
-stall_logged() { grep -qE "warning.*worker [0-9]+: sink write running for 1[0-9] s" "$A/feed.log"; }
+stall_logged() { grep -qE "warning.*worker [0-9]+: sink write running for 1[0-9] s on 127.0.0.1:$MARIADB_PORT" "$A/feed.log"; }
 check "the stall is logged as a warning" wait_until 15 stall_logged
 out=$(fc -c "$A/feed.ini" stats 2>&1)
 expect_match "stats says why the daemon is unhealthy" "$out" \
-    "^feed-core [0-9.]+ at 127.0.0.1:$MPORT: unhealthy: worker [0-9]+: sink write running for [0-9]+ s$"
+    "^feed-core [0-9.]+ at 127.0.0.1:$MPORT: unhealthy: worker [0-9]+: sink write running for [0-9]+ s on 127.0.0.1:$MARIADB_PORT$"
 mariadb_resume
 back_at=$(now_ms)
 check "/healthz answers 200 within 15 s of the database's return" \

@@ -60,8 +60,10 @@ signal_children(int sig)
             }
             if (strncmp(line, "PPid:", 5) == 0 && !zombie &&
                 strtol(line + 5, NULL, 10) == me) {
-                fprintf(stderr, "reaper: pid %ld was left running; sending "
-                        "signal %d\n", pid, sig);
+                fprintf(stderr,
+                        "reaper: pid %ld was left running; sending "
+                        "signal %d\n",
+                        pid, sig);
                 kill((pid_t)pid, sig);
                 n++;
             }

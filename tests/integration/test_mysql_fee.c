@@ -43,13 +43,13 @@ static const struct feed_field trade_fields[] = {
 };
 static const struct feed_schema trade_schema = {3, trade_fields};
 
-static MYSQL *admin;       /* root over the socket: set-up and checks */
-static char port_text[16]; /* MARIADB_PORT */
-static const char *sock;   /* MARIADB_SOCKET */
-static char *fee_sql;      /* conf/fee.sql, read once */
-static int ctl_in = -1;    /* commands to mysql_fee.sh */
-static int ctl_out = -1;   /* its answers */
-static MYSQL *admin2;      /* root on the second server (MARIADB2_SOCKET) */
+static MYSQL *admin;        /* root over the socket: set-up and checks */
+static char port_text[16];  /* MARIADB_PORT */
+static const char *sock;    /* MARIADB_SOCKET */
+static char *fee_sql;       /* conf/fee.sql, read once */
+static int ctl_in = -1;     /* commands to mysql_fee.sh */
+static int ctl_out = -1;    /* its answers */
+static MYSQL *admin2;       /* root on the second server (MARIADB2_SOCKET) */
 static char port2_text[16]; /* MARIADB2_PORT; "" without a second server */
 
 /* ---- the admin connection ---------------------------------------------- */
@@ -515,9 +515,8 @@ configure_refuses_empty_host_user_and_database(void **state)
 static void
 configure_reads_a_host_list_with_port_as_the_default(void **state)
 {
-    static const struct kv kv[] = {{"host", "db1:3307, db2,[::1]:3308"},
-                                   {"port", "3310"},
-                                   {NULL, NULL}};
+    static const struct kv kv[] = {
+        {"host", "db1:3307, db2,[::1]:3308"}, {"port", "3310"}, {NULL, NULL}};
     struct sink k;
     struct fconf *c;
 
@@ -788,8 +787,8 @@ the_classifier_maps_each_listed_error(void **state)
         enum feed_result o = errors_open_outcome(cases[i].code);
 
         if (w != cases[i].write || o != cases[i].open) {
-            fail_msg("error %u: write %d open %d, want %d %d", cases[i].code,
-                     w, o, cases[i].write, cases[i].open);
+            fail_msg("error %u: write %d open %d, want %d %d", cases[i].code, w,
+                     o, cases[i].write, cases[i].open);
         }
     }
 }
@@ -1731,8 +1730,7 @@ a_dead_first_host_is_passed_over_and_the_switch_logged_once(void **state)
     size_t bad;
 
     (void)state;
-    snprintf(list, sizeof list, "127.0.0.1:%d, 127.0.0.1:%s", dead,
-             port_text);
+    snprintf(list, sizeof list, "127.0.0.1:%d, 127.0.0.1:%s", dead, port_text);
     sink_open(&k, kv);
     snprintf(want, sizeof want,
              "switched from 127.0.0.1:%d to 127.0.0.1:%s after: "
@@ -1807,8 +1805,8 @@ a_read_only_server_moves_the_worker_to_the_next_host(void **state)
     assert_non_null(strstr(err, "(1290)"));
     sink_reopen(&k);
     snprintf(want, sizeof want,
-             "switched from 127.0.0.1:%s to 127.0.0.1:%s after: %s",
-             port_text, port2_text, err);
+             "switched from 127.0.0.1:%s to 127.0.0.1:%s after: %s", port_text,
+             port2_text, err);
     assert_non_null(strstr(k.th.logs, want));
     assert_int_equal(sink_write(&k, &b, &bad, err), FEED_OK);
     assert_int_equal(rows_in_fee(), 0);
@@ -1824,8 +1822,7 @@ a_read_only_server_moves_the_worker_to_the_next_host(void **state)
  * the worker takes it.
  */
 static void
-open_galera_first(struct sink *k, const struct kv *kv, char *list,
-                  size_t len)
+open_galera_first(struct sink *k, const struct kv *kv, char *list, size_t len)
 {
     char want[64];
 
@@ -1842,8 +1839,8 @@ expect_switch_to_plain(const struct sink *k, const char *why)
     char want[FEED_ERR_MAX + 128];
 
     snprintf(want, sizeof want,
-             "switched from 127.0.0.1:%s to 127.0.0.1:%s after: %s",
-             port2_text, port_text, why);
+             "switched from 127.0.0.1:%s to 127.0.0.1:%s after: %s", port2_text,
+             port_text, why);
     if (count_in(k->th.logs, want) != 1) {
         fail_msg("want once \"%s\" in:\n%s", want, k->th.logs);
     }
@@ -1899,8 +1896,8 @@ a_galera_node_is_taken_only_while_it_is_ready(void **state)
 
     /* Not ready at open: passed over, with the reason. */
     sink_open(&k, kv);
-    snprintf(want, sizeof want,
-             "127.0.0.1:%s is not ready: wsrep_ready is OFF", port2_text);
+    snprintf(want, sizeof want, "127.0.0.1:%s is not ready: wsrep_ready is OFF",
+             port2_text);
     expect_switch_to_plain(&k, want);
     sink_free(&k);
     set_cluster2("gcomm://");
@@ -2019,8 +2016,7 @@ an_idle_worker_whose_server_stopped_moves_on_at_its_tick(void **state)
     s = k.state;
     /* Idle for long enough: pinged, and the server answers. */
     s->used -= 10;
-    assert_int_equal(feed_plugin.tick(&k.th.host, s, err, sizeof err),
-                     FEED_OK);
+    assert_int_equal(feed_plugin.tick(&k.th.host, s, err, sizeof err), FEED_OK);
     assert_true(conn_now_s() - s->used < 5);
 
     assert_int_equal(server_ctl("stop"), 0);
@@ -2082,8 +2078,7 @@ group_setup(void **state)
     }
     snprintf(port_text, sizeof port_text, "%s", port);
     if (getenv("MARIADB2_PORT") != NULL && getenv("MARIADB2_SOCKET") != NULL) {
-        snprintf(port2_text, sizeof port2_text, "%s",
-                 getenv("MARIADB2_PORT"));
+        snprintf(port2_text, sizeof port2_text, "%s", getenv("MARIADB2_PORT"));
     }
     fee_sql = read_file(sql_path);
     if (in != NULL && out != NULL) {

@@ -139,8 +139,8 @@ send_from(void *ctx, const char *endpoint, int timeout_ms, int hold_ms,
     int failed = 0;
 
     for (int i = 0; i < clients; i++) {
-        cs[i] = (struct client){ctx, endpoint, timeout_ms, hold_ms, parts,
-                                nparts, "", 0, 0};
+        cs[i] = (struct client){ctx,    endpoint, timeout_ms, hold_ms, parts,
+                                nparts, "",       0,          0};
         pthread_create(&cs[i].thread, NULL, client_main, &cs[i]);
     }
     for (int i = 0; i < clients; i++) {
@@ -289,9 +289,9 @@ main(int argc, char **argv)
             break;
         default:
             fprintf(stderr, "usage: zsend [-e ENDPOINT] [-t TIMEOUT_MS] [-m] "
-                    "[-c CLIENTS] [-H HOLD_MS] FILE...\n"
-                    "       zsend -R COUNT [-b BASE] [-e ENDPOINT] "
-                    "[-t TIMEOUT_MS] [-c CLIENTS]\n");
+                            "[-c CLIENTS] [-H HOLD_MS] FILE...\n"
+                            "       zsend -R COUNT [-b BASE] [-e ENDPOINT] "
+                            "[-t TIMEOUT_MS] [-c CLIENTS]\n");
             return 2;
         }
     }
@@ -314,12 +314,12 @@ main(int argc, char **argv)
     }
     ctx = zmq_ctx_new();
     if (multipart) {
-        failed += send_from(ctx, endpoint, timeout_ms, hold_ms, reqs, n,
-                            clients);
+        failed +=
+            send_from(ctx, endpoint, timeout_ms, hold_ms, reqs, n, clients);
     } else {
         for (size_t i = 0; i < n; i++) {
-            failed += send_from(ctx, endpoint, timeout_ms, hold_ms, &reqs[i],
-                                1, clients);
+            failed += send_from(ctx, endpoint, timeout_ms, hold_ms, &reqs[i], 1,
+                                clients);
         }
     }
     zmq_ctx_term(ctx);

@@ -54,8 +54,7 @@ struct tsink {
 static void *
 test_sink_configure(const struct feed_host *host, char *err, size_t errlen)
 {
-    static const char *const fails[] = {"none", "transient", "permanent",
-                                        NULL};
+    static const char *const fails[] = {"none", "transient", "permanent", NULL};
     struct tconf *c = calloc(1, sizeof *c);
     const struct feed_schema *schema = host->schema(host);
     int bad = 0;
@@ -71,8 +70,7 @@ test_sink_configure(const struct feed_host *host, char *err, size_t errlen)
     bad |= host->conf_enum(host, "open_fail", fails, 0, &c->open_fail);
     bad |= host->conf_int(host, "open_fail_count", 1000000000, 0, 1000000000,
                           &c->open_fail_count);
-    bad |= host->conf_int(host, "retry_count", 0, 0, 1000000,
-                          &c->retry_count);
+    bad |= host->conf_int(host, "retry_count", 0, 0, 1000000, &c->retry_count);
     bad |= host->conf_string(host, "reject_value", "", &c->reject_value);
     bad |= host->conf_bool(host, "hint", 1, &c->hint);
     bad |= host->conf_int(host, "delay_ms", 0, 0, 60000, &c->delay_ms);
@@ -95,8 +93,8 @@ static void
 note_open(const struct tconf *c, int id)
 {
     char line[64];
-    int fd = open(c->opened_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                  0644);
+    int fd =
+        open(c->opened_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     int n = snprintf(line, sizeof line, "open %d\n", id);
 
     if (fd != -1) {
@@ -236,8 +234,7 @@ test_sink_write(const struct feed_host *host, void *state,
         }
     }
     if (write(s->fd, s->buf, len) != (ssize_t)len || fdatasync(s->fd) == -1) {
-        snprintf(err, errlen, "cannot write %s: %s", c->path,
-                 strerror(errno));
+        snprintf(err, errlen, "cannot write %s: %s", c->path, strerror(errno));
         return FEED_RETRY;
     }
     return FEED_OK;

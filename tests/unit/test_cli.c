@@ -78,7 +78,6 @@ exists(const char *path)
     return lstat(path, &st) == 0;
 }
 
-
 static char *FEED_PRINTF(1, 2) format(const char *fmt, ...)
 {
     char *text;
@@ -843,8 +842,8 @@ start_replaced_holder(const char *path, pid_t *successor)
 
         close(release[1]);
         close(death[0]);
-        if (fd < 0 || pidfile_write(fd, (long)getpid(), NULL, err,
-                                    sizeof err) == -1) {
+        if (fd < 0 ||
+            pidfile_write(fd, (long)getpid(), NULL, err, sizeof err) == -1) {
             _exit(1);
         }
         next = fork();
@@ -861,9 +860,8 @@ start_replaced_holder(const char *path, pid_t *successor)
                 }
                 usleep(1000);
             }
-            if (fd < 0 ||
-                pidfile_write(fd, (long)getpid(), NULL, err, sizeof err) ==
-                    -1) {
+            if (fd < 0 || pidfile_write(fd, (long)getpid(), NULL, err,
+                                        sizeof err) == -1) {
                 _exit(1);
             }
             while (read(release[0], &c, 1) == -1 && errno == EINTR) {
@@ -883,8 +881,7 @@ start_replaced_holder(const char *path, pid_t *successor)
     close(release[0]);
     close(death[1]);
     close(death[0]);
-    assert_int_equal(read(ready[0], pids, sizeof pids),
-                     (ssize_t)sizeof pids);
+    assert_int_equal(read(ready[0], pids, sizeof pids), (ssize_t)sizeof pids);
     close(ready[0]);
     *successor = pids[1];
     h.release = release[1];
@@ -915,8 +912,7 @@ stop_leaves_a_daemon_started_meanwhile_alone(void **state)
     assert_int_equal(r.rc, 0);
     /* The successor runs on, holding its pidfile. */
     assert_int_equal(kill(successor, 0), 0);
-    assert_int_equal(pidfile_probe(pidfile, &pid, &there, err, sizeof err),
-                     1);
+    assert_int_equal(pidfile_probe(pidfile, &pid, &there, err, sizeof err), 1);
     assert_int_equal(pid, successor);
     free(want);
     result_free(&r);
@@ -1174,7 +1170,8 @@ check_and_start_refuse_a_pidfile_folder_others_can_write(void **state)
     (void)state;
     assert_int_equal(chmod(scratch, 0777), 0);
     want = format("%s:2: [core] pidfile: folder %s is writable by others "
-                  "(mode 0777)\n", ini, scratch);
+                  "(mode 0777)\n",
+                  ini, scratch);
     for (int i = 0; i < 2; i++) {
         struct result r = cli("-c", ini, cmds[i], NULL);
         assert_int_equal(r.rc, 1);
@@ -1231,7 +1228,8 @@ start_waits_for_a_stopping_daemon_and_says_when_it_does_not_go(void **state)
     assert_string_equal(r.out, want);
     free(want);
     want = format("feed-core: pid %ld is still stopping after 6 s; not "
-                  "started\n", (long)h.pid);
+                  "started\n",
+                  (long)h.pid);
     assert_string_equal(r.err, want);
     assert_true(WIFEXITED(stop_holder(&h)));
     free(want);
@@ -1266,9 +1264,11 @@ sink_line(const char *folder, const char *file)
     static int next;
     char *line = lines[next++ % 2];
 
-    snprintf(line, sizeof lines[0], "test_sink        sink    0.0.1     "
-             "appends records to a file, with injected faults (tests only) (%s/%s)\n",
-             folder, file);
+    snprintf(
+        line, sizeof lines[0],
+        "test_sink        sink    0.0.1     "
+        "appends records to a file, with injected faults (tests only) (%s/%s)\n",
+        folder, file);
     return line;
 }
 
@@ -1386,10 +1386,11 @@ keygen_writes_a_pair_that_reads_back_into_the_given_folder(void **state)
     assert_string_equal(r.err, "");
     assert_int_equal(mode_of("trader-1.key"), 0644);
     assert_int_equal(mode_of("trader-1.key_secret"), 0600);
-    assert_int_equal(zcert_load(scratch_path("trader-1.key"), &pub, err,
-                                sizeof err), 0);
+    assert_int_equal(
+        zcert_load(scratch_path("trader-1.key"), &pub, err, sizeof err), 0);
     assert_int_equal(zcert_load_secret(scratch_path("trader-1.key_secret"),
-                                       &sec, err, sizeof err), 0);
+                                       &sec, err, sizeof err),
+                     0);
     assert_string_equal(pub.name, "trader-1");
     assert_string_equal(sec.name, "trader-1");
     assert_string_equal(pub.public_z85, sec.public_z85);
@@ -1422,7 +1423,8 @@ keygen_never_overwrites_a_key(void **state)
     struct result r = cli("keygen", "a", scratch, NULL);
     char *first = scratch_slurp(scratch_path("a.key_secret"));
     char *want = format("feed-core: cannot create %s/a.key_secret: File "
-                        "exists\n", scratch);
+                        "exists\n",
+                        scratch);
     char *again;
 
     (void)state;
@@ -1448,8 +1450,9 @@ keygen_refuses_a_bad_name_or_a_missing_folder(void **state)
 
     (void)state;
     assert_int_equal(r.rc, 1);
-    assert_string_equal(r.err, "feed-core: invalid name: name may hold only "
-                               "printable ASCII without quotes, backslashes or slashes\n");
+    assert_string_equal(
+        r.err, "feed-core: invalid name: name may hold only "
+               "printable ASCII without quotes, backslashes or slashes\n");
     result_free(&r);
 
     r = cli("keygen", "-h", scratch, NULL);
@@ -1460,7 +1463,8 @@ keygen_refuses_a_bad_name_or_a_missing_folder(void **state)
     result_free(&r);
 
     want = format("feed-core: cannot create %s/none/x.key_secret: No such "
-                  "file or directory\n", scratch);
+                  "file or directory\n",
+                  scratch);
     r = cli("keygen", "x", scratch_path("none"), NULL);
     assert_int_equal(r.rc, 1);
     assert_string_equal(r.err, want);
@@ -1472,7 +1476,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, scratch_setup, scratch_teardown)
+#define T(name)                                                                \
+    cmocka_unit_test_setup_teardown(name, scratch_setup, scratch_teardown)
         T(cli_parse_knows_every_command),
         T(cli_parse_reads_the_options_before_the_command),
         T(help_and_version_need_no_command),

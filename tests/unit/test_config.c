@@ -24,7 +24,6 @@
 
 #include "config.h"
 
-
 /* Writes `text` to `name` in the test's folder; returns its path. */
 static const char *
 write_file(const char *name, const char *text)
@@ -554,7 +553,8 @@ every_error_is_reported_at_once_sorted_by_line(void **state)
     /* Found while parsing: lines 1, 4, 5, 6, 8. */
     assert_int_equal(config_errors(c), 5);
     snprintf(first, sizeof first,
-             "%s/feed.ini:1: key \"threads\" is outside of any section", scratch);
+             "%s/feed.ini:1: key \"threads\" is outside of any section",
+             scratch);
     assert_string_equal(config_first_error(c), first);
     /* Found afterwards: lines 3, 0 and 7 (still in [core]). */
     assert_int_equal(config_int(c, "core", "threads", 1, 1, 9, &n), -1);
@@ -792,8 +792,7 @@ a_search_path_resolves_each_folder_against_the_ini_folder(void **state)
     assert_int_equal(config_path_list(c, "core", "log", NULL, &s), -1);
     assert_int_equal(config_path_list(c, "core", "pidfile", NULL, &s), -1);
     assert_int_equal(config_path_list(c, "core", "group", NULL, &s), -1);
-    snprintf(want, sizeof want, "%s%s%s",
-             at(1, "[core] missing key \"group\""),
+    snprintf(want, sizeof want, "%s%s%s", at(1, "[core] missing key \"group\""),
              at(3, "[core] log: empty path"),
              at(5, "[core] pidfile: empty path"));
     assert_errors(c, want);
@@ -991,7 +990,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, scratch_setup, scratch_teardown)
+#define T(name)                                                                \
+    cmocka_unit_test_setup_teardown(name, scratch_setup, scratch_teardown)
         T(typed_getters_read_every_kind_of_value),
         T(every_spelling_of_a_boolean_is_accepted),
         T(a_missing_key_yields_the_default),

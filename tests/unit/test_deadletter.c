@@ -12,12 +12,12 @@
 #include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,7 +73,6 @@ path_in(const char *name)
     snprintf(where, sizeof where, "%s/%s", tmp, name);
     return where;
 }
-
 
 static size_t
 count_lines(const char *text)
@@ -158,11 +157,13 @@ the_client_follows_the_reason(void **state)
     (void)state;
     assert_non_null(line);
     assert_int_equal(n, strlen(TIME_PREFIX "\"reason\":\"r\","
-                                         "\"client\":\"trader-1\","
-                                         "\"message\":\"m\"}\n"));
-    assert_memory_equal(line, TIME_PREFIX "\"reason\":\"r\","
-                                          "\"client\":\"trader-1\","
-                                          "\"message\":\"m\"}\n", n);
+                                           "\"client\":\"trader-1\","
+                                           "\"message\":\"m\"}\n"));
+    assert_memory_equal(line,
+                        TIME_PREFIX "\"reason\":\"r\","
+                                    "\"client\":\"trader-1\","
+                                    "\"message\":\"m\"}\n",
+                        n);
     free(line);
 }
 
@@ -175,11 +176,13 @@ a_client_that_is_not_utf8_is_kept_as_base64(void **state)
     (void)state;
     assert_non_null(line);
     assert_int_equal(n, strlen(TIME_PREFIX "\"reason\":\"r\","
-                                         "\"client_base64\":\"//4=\","
-                                         "\"message\":\"m\"}\n"));
-    assert_memory_equal(line, TIME_PREFIX "\"reason\":\"r\","
-                                          "\"client_base64\":\"//4=\","
-                                          "\"message\":\"m\"}\n", n);
+                                           "\"client_base64\":\"//4=\","
+                                           "\"message\":\"m\"}\n"));
+    assert_memory_equal(line,
+                        TIME_PREFIX "\"reason\":\"r\","
+                                    "\"client_base64\":\"//4=\","
+                                    "\"message\":\"m\"}\n",
+                        n);
     free(line);
 }
 
@@ -627,8 +630,10 @@ an_entry_that_does_not_fit_is_cut_back_and_the_reason_logged(void **state)
     assert_non_null(strstr(text, "\"reason\":\"fits\",\"message\":\"m\"}\n"));
     assert_null(strstr(text, "too big"));
     free(text);
-    if (asprintf(&want, "]: error: cannot write dead_letter %s/full.jsonl: "
-                 "File too large\n", tmp) == -1) {
+    if (asprintf(&want,
+                 "]: error: cannot write dead_letter %s/full.jsonl: "
+                 "File too large\n",
+                 tmp) == -1) {
         fail();
     }
     assert_non_null(strstr(logged, want));

@@ -171,6 +171,33 @@ a_stall_is_logged_every_ten_seconds_until_it_ends(void **state)
 }
 
 static void
+a_stall_names_the_server_the_worker_named(void **state)
+{
+    uint64_t now = clock_ms();
+    char why[128];
+
+    (void)state;
+    health_bind_worker(2);
+    health_server("db2:3306");
+    health_call_begin(2, HEALTH_CALL_WRITE);
+    health_check(now + 15000, why, sizeof why);
+    assert_string_equal(why, "worker 2: sink write running for 15 s on "
+                             "db2:3306");
+    health_watch(now + 15000);
+    assert_int_equal(
+        logged("worker 2: sink write running for 15 s on db2:3306"), 1);
+    health_call_end(2);
+    /* Not connected: the name is forgotten until the next one. */
+    health_connected(2, 0);
+    health_call_begin(2, HEALTH_CALL_OPEN);
+    health_check(now + 15000, why, sizeof why);
+    assert_string_equal(why, "worker 2: sink connect running for 15 s");
+    health_call_end(2);
+    health_bind_worker(0);
+    health_server("elsewhere"); /* not a worker thread: ignored */
+}
+
+static void
 a_short_call_ends_without_a_word(void **state)
 {
     (void)state;
@@ -205,6 +232,7 @@ main(void)
         T(a_call_of_ten_seconds_is_a_stall_and_unhealthy),
         T(each_kind_of_call_is_named),
         T(a_stall_is_logged_every_ten_seconds_until_it_ends),
+        T(a_stall_names_the_server_the_worker_named),
         T(a_short_call_ends_without_a_word),
         T(workers_out_of_range_are_ignored),
 #undef T

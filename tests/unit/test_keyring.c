@@ -141,9 +141,10 @@ refuses_a_secret_key_in_the_folder(void **state)
     snprintf(from, sizeof from, "%s", scratch_path("leak.key_secret"));
     assert_int_equal(rename(from, scratch_path("leak2.key")), 0);
     unlink(scratch_path("leak.key"));
-    snprintf(want, sizeof want,
-             "%s holds a secret key: a client's secret key stays with the client",
-             scratch_path("leak2.key"));
+    snprintf(
+        want, sizeof want,
+        "%s holds a secret key: a client's secret key stays with the client",
+        scratch_path("leak2.key"));
     refused(scratch, want);
 }
 

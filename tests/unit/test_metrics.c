@@ -283,7 +283,6 @@ bad_addresses_say_what_is_wrong(void **state)
     }
 }
 
-
 static void
 the_listener_answers_metrics_healthz_and_404(void **state)
 {

@@ -173,8 +173,8 @@ trust_names_the_key_of_a_credential_it_cannot_find(void **state)
 static void
 trust_takes_one_password_source_only(void **state)
 {
-    static const char *const file_and_pw[] = {
-        "password", "x", "password_file", "/nonexistent/db.pass", NULL};
+    static const char *const file_and_pw[] = {"password", "x", "password_file",
+                                              "/nonexistent/db.pass", NULL};
     static const char *const cred_and_pw[] = {
         "password", "x", "password_credential", "db.pass", NULL};
     static const char *const cred_and_file[] = {
@@ -199,8 +199,8 @@ ssl_mode_follows_the_tls_files_when_unset(void **state)
     static const char *const ca[] = {"ssl_ca", "/ca.pem", NULL};
     static const char *const cert[] = {"ssl_cert", "/c.pem", "ssl_key",
                                        "/k.pem", NULL};
-    static const char *const all[] = {"ssl_ca", "/ca.pem", "ssl_cert",
-                                      "/c.pem", "ssl_key", "/k.pem", NULL};
+    static const char *const all[] = {
+        "ssl_ca", "/ca.pem", "ssl_cert", "/c.pem", "ssl_key", "/k.pem", NULL};
 
     (void)state;
     assert_mode(ca, TRUST_SSL_VERIFY_IDENTITY);
@@ -225,8 +225,8 @@ ssl_mode_as_written_wins(void **state)
 static void
 ssl_contradictions_are_refused(void **state)
 {
-    static const char *const off_with_ca[] = {"ssl_mode", "disabled",
-                                              "ssl_ca", "/ca.pem", NULL};
+    static const char *const off_with_ca[] = {"ssl_mode", "disabled", "ssl_ca",
+                                              "/ca.pem", NULL};
     static const char *const verify_no_ca[] = {"ssl_mode", "verify_identity",
                                                NULL};
     static const char *const cert_only[] = {"ssl_cert", "/c.pem", NULL};
@@ -253,8 +253,7 @@ read_timeout_is_bounded(void **state)
     static const char *const zero[] = {"read_timeout", "0", NULL};
 
     (void)state;
-    assert_refused(zero,
-                   "[sink] read_timeout: 0 is out of range 1..86400\n");
+    assert_refused(zero, "[sink] read_timeout: 0 is out of range 1..86400\n");
 }
 
 /* A trust for the connection tests: mode and CA as given. */

@@ -37,7 +37,6 @@
 
 #define DEADLINE_MS 10000
 
-
 static void
 write_file(const char *path, const char *text)
 {
@@ -283,14 +282,14 @@ pidfile_note_is_empty_without_a_file_or_a_second_line(void **state)
     char note[64] = "garbage";
 
     (void)state;
-    assert_string_equal(pidfile_note(scratch_path("none.pid"), note, sizeof note),
-                        "");
+    assert_string_equal(
+        pidfile_note(scratch_path("none.pid"), note, sizeof note), "");
     write_file(scratch_path("one.pid"), "12");
-    assert_string_equal(pidfile_note(scratch_path("one.pid"), note, sizeof note),
-                        "");
+    assert_string_equal(
+        pidfile_note(scratch_path("one.pid"), note, sizeof note), "");
     write_file(scratch_path("two.pid"), "12\ngave up\nmore\n");
-    assert_string_equal(pidfile_note(scratch_path("two.pid"), note, sizeof note),
-                        "gave up");
+    assert_string_equal(
+        pidfile_note(scratch_path("two.pid"), note, sizeof note), "gave up");
     /* A note longer than the caller's buffer is cut, not overrun. */
     assert_string_equal(pidfile_note(scratch_path("two.pid"), note, 5), "gave");
 }
@@ -542,16 +541,16 @@ the_lock_goes_with_the_forked_process_that_claims_it(void **state)
     assert_int_equal(pidfile_probe(path, &pid, &there, err, sizeof err), 1);
     assert_int_equal(pid, daemon);
     close(release); /* not our child: poll until it has let go */
-    for (int i = 0; i < 500 && pidfile_probe(path, &pid, &there, err,
-                                             sizeof err) != 0; i++) {
+    for (int i = 0;
+         i < 500 && pidfile_probe(path, &pid, &there, err, sizeof err) != 0;
+         i++) {
         usleep(20 * 1000);
     }
     assert_int_equal(pidfile_probe(path, &pid, &there, err, sizeof err), 0);
 }
 
 static void
-a_read_lock_of_another_process_is_reported_not_taken_for_a_daemon(
-    void **state)
+a_read_lock_of_another_process_is_reported_not_taken_for_a_daemon(void **state)
 {
     char err[FEED_ERR_MAX] = "";
     char want[PATH_MAX + 100];
@@ -569,7 +568,8 @@ a_read_lock_of_another_process_is_reported_not_taken_for_a_daemon(
     assert_int_equal(fcntl(fd, F_OFD_SETLK, &l), 0);
     snprintf(want, sizeof want,
              "cannot lock pidfile %s: another process holds a read lock on "
-             "it", path);
+             "it",
+             path);
     assert_int_equal(pidfile_acquire(path, &holder, err, sizeof err), -1);
     assert_string_equal(err, want);
     err[0] = '\0';
@@ -610,8 +610,7 @@ check_dir(const char *dir, uid_t owner, int want_rc)
 
     err[0] = '\0';
     snprintf(path, sizeof path, "%s/%s/feed.pid", scratch, dir);
-    assert_int_equal(pidfile_check_dir(path, owner, err, sizeof err),
-                     want_rc);
+    assert_int_equal(pidfile_check_dir(path, owner, err, sizeof err), want_rc);
     return err;
 }
 
@@ -663,7 +662,8 @@ a_pidfile_folder_owned_by_another_user_is_refused(void **state)
     assert_int_equal(chown(scratch_path("theirs"), pw->pw_uid, 0), 0);
     snprintf(want, sizeof want,
              "folder %s/theirs is owned by uid %ld, not by root or the user "
-             "feed-core runs as", scratch, (long)pw->pw_uid);
+             "feed-core runs as",
+             scratch, (long)pw->pw_uid);
     assert_string_equal(check_dir("theirs", 0, -1), want);
 }
 
@@ -718,9 +718,9 @@ a_pidfile_in_a_missing_folder_cannot_be_acquired(void **state)
              "cannot open pidfile %s/none/feed.pid: No "
              "such file or directory",
              scratch);
-    assert_int_equal(
-        pidfile_acquire(scratch_path("none/feed.pid"), &holder, err, sizeof err),
-        -1);
+    assert_int_equal(pidfile_acquire(scratch_path("none/feed.pid"), &holder,
+                                     err, sizeof err),
+                     -1);
     assert_string_equal(err, want);
 }
 
@@ -905,9 +905,9 @@ pidfile_mkdir_leaves_an_existing_folder_alone(void **state)
     (void)state;
     assert_int_equal(mkdir(scratch_path("run"), 0700), 0);
     assert_int_equal(stat(scratch_path("run"), &before), 0);
-    assert_int_equal(
-        pidfile_mkdir(scratch_path("run/feed.pid"), 12345, 12345, err, sizeof err),
-        0);
+    assert_int_equal(pidfile_mkdir(scratch_path("run/feed.pid"), 12345, 12345,
+                                   err, sizeof err),
+                     0);
     assert_int_equal(stat(scratch_path("run"), &after), 0);
     assert_int_equal(after.st_uid, before.st_uid);
     assert_int_equal(after.st_mode, before.st_mode);
@@ -969,7 +969,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, scratch_setup, scratch_teardown)
+#define T(name)                                                                \
+    cmocka_unit_test_setup_teardown(name, scratch_setup, scratch_teardown)
         T(acquiring_a_fresh_path_creates_an_empty_file_until_pidfile_write),
         T(pidfile_write_replaces_the_pid_and_adds_an_optional_note),
         T(pidfile_note_is_empty_without_a_file_or_a_second_line),

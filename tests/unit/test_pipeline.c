@@ -41,7 +41,7 @@ struct script {
     const char *refuse[MAX_REQUESTS];  /* feed_request.refuse, or NULL */
     /* replies[i] is the reply to bodies[i] */
     char *replies[MAX_REQUESTS];
-    size_t nreplies; /* written by the source thread */
+    size_t nreplies;       /* written by the source thread */
     int stop_after_submit; /* call pipeline_stop() once all are in */
 };
 
@@ -51,7 +51,7 @@ struct sink_rules {
     int retries;            /* the first N writes return RETRY */
     int always_retry;       /* every write returns RETRY */
     enum feed_result open_result;
-    int open_retries;       /* the first N opens return RETRY */
+    int open_retries; /* the first N opens return RETRY */
 };
 
 static struct script script;
@@ -327,8 +327,7 @@ sink_reopen(const struct feed_host *host, void *state)
 }
 
 static enum feed_result
-sink_tick(const struct feed_host *host, void *state, char *err,
-          size_t errlen)
+sink_tick(const struct feed_host *host, void *state, char *err, size_t errlen)
 {
     int n = __atomic_add_fetch(&ticks, 1, __ATOMIC_SEQ_CST);
 
@@ -342,15 +341,9 @@ sink_tick(const struct feed_host *host, void *state, char *err,
 }
 
 static const struct feed_plugin source_desc = {
-    FEED_PLUGIN_HEADER,
-    .kind = FEED_KIND_SOURCE,
-    .name = "script",
-    .version = "0",
-    .summary = "scripted requests",
-    .open = source_open,
-    .run = source_run,
-    .reply = source_reply,
-    .reopen = source_reopen,
+    FEED_PLUGIN_HEADER, .kind = FEED_KIND_SOURCE,       .name = "script",
+    .version = "0",     .summary = "scripted requests", .open = source_open,
+    .run = source_run,  .reply = source_reply,          .reopen = source_reopen,
 };
 
 static const struct feed_plugin parser_desc = {
@@ -546,8 +539,8 @@ a_message_is_never_split_across_batches(void **state)
 
     (void)state;
     for (int i = 0; i < 25; i++) {
-        n += (size_t)snprintf(big + n, sizeof big - n, "%sx%d,1",
-                              i ? "\n" : "", i);
+        n += (size_t)snprintf(big + n, sizeof big - n, "%sx%d,1", i ? "\n" : "",
+                              i);
     }
     add(big);
     run(0, 10, 1);
@@ -571,8 +564,7 @@ narrowing_with_a_hint_refuses_only_the_offending_message(void **state)
     run(0, 100, 1);
     for (int i = 0; i < 40; i++) {
         assert_string_equal(script.replies[i],
-                            i == 17 ? "FALSE line 1: key k17 refused"
-                                    : "TRUE");
+                            i == 17 ? "FALSE line 1: key k17 refused" : "TRUE");
     }
     assert_int_equal(ncommitted, 39);
     assert_null(strstr(committed, "k17;"));
@@ -846,8 +838,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            every_request_is_answered_true_after_its_commit, setup,
-            teardown),
+            every_request_is_answered_true_after_its_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_request_the_parser_refuses_is_answered_false_and_dead_lettered,
             setup, teardown),
@@ -857,8 +848,8 @@ main(void)
         cmocka_unit_test_setup_teardown(
             a_request_without_a_reply_address_is_dead_lettered_unanswered,
             setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            a_message_is_never_split_across_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_message_is_never_split_across_batches,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             narrowing_with_a_hint_refuses_only_the_offending_message, setup,
             teardown),
@@ -872,14 +863,13 @@ main(void)
             ack_receive_answers_at_once_and_still_commits_before_stopping,
             setup, teardown),
         cmocka_unit_test_setup_teardown(
-            a_permanent_open_failure_fails_the_start_at_once, setup,
+            a_permanent_open_failure_fails_the_start_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_transient_open_failure_is_retried_until_the_start_timeout, setup,
             teardown),
         cmocka_unit_test_setup_teardown(
-            a_transient_open_failure_is_retried_until_the_start_timeout,
-            setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            a_transient_open_failure_that_clears_lets_the_start_succeed,
-            setup, teardown),
+            a_transient_open_failure_that_clears_lets_the_start_succeed, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(
             abandoning_writes_acknowledged_requests_to_dead_letter, setup,
             teardown),

@@ -24,7 +24,7 @@
 
 #include "plugin.h"
 
-static const char *plugins;  /* FEED_TEST_PLUGIN_DIR */
+static const char *plugins; /* FEED_TEST_PLUGIN_DIR */
 
 /* Copies `name` from the test plugin folder into the test's folder. */
 static void
@@ -39,7 +39,8 @@ copy_plugin(const char *name, const char *as)
     snprintf(from, sizeof from, "%s/%s", plugins, name);
     in = open(from, O_RDONLY | O_CLOEXEC);
     assert_true(in >= 0);
-    out = open(scratch_path(as), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    out =
+        open(scratch_path(as), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
     assert_true(out >= 0);
     while ((n = read(in, buf, sizeof buf)) > 0) {
         assert_int_equal(write(out, buf, (size_t)n), n);
@@ -100,9 +101,11 @@ sink_line(const char *folder, const char *file)
     static int next;
     char *line = lines[next++ % 2];
 
-    snprintf(line, sizeof lines[0], "test_sink        sink    0.0.1     "
-             "appends records to a file, with injected faults (tests only) (%s/%s)\n",
-             folder, file);
+    snprintf(
+        line, sizeof lines[0],
+        "test_sink        sink    0.0.1     "
+        "appends records to a file, with injected faults (tests only) (%s/%s)\n",
+        folder, file);
     return line;
 }
 
@@ -180,14 +183,15 @@ a_broken_first_match_is_refused_not_skipped(void **state)
     (void)state;
     copy_plugin("no_write.so", "a/test_sink.so");
     copy_plugin("test_sink.so", "b/test_sink.so");
-    snprintf(want, sizeof want, "%s/a/test_sink.so is a sink plugin without "
-             "a write callback", scratch);
+    snprintf(want, sizeof want,
+             "%s/a/test_sink.so is a sink plugin without "
+             "a write callback",
+             scratch);
     assert_refused("test_sink", dirs, FEED_KIND_SINK, want);
 }
 
 static void
-a_name_in_no_folder_of_the_search_path_is_refused_naming_the_path(
-    void **state)
+a_name_in_no_folder_of_the_search_path_is_refused_naming_the_path(void **state)
 {
     static const char *const names[] = {"a", "b"};
     const char *dirs = search_path(names, 2);
@@ -262,11 +266,15 @@ a_fifo_is_refused_at_once_instead_of_blocking_dlopen(void **state)
     (void)state;
     /* dlopen() would wait for a writer forever: the test would time out. */
     assert_int_equal(mkfifo(scratch_path("fifo.so"), 0644), 0);
-    snprintf(want, sizeof want, "%s/fifo.so is not a regular "
-             "file", scratch);
+    snprintf(want, sizeof want,
+             "%s/fifo.so is not a regular "
+             "file",
+             scratch);
     assert_refused("fifo", scratch, FEED_KIND_SINK, want);
-    snprintf(want, sizeof want, "%s/./fifo.so is not a "
-             "regular file", scratch);
+    snprintf(want, sizeof want,
+             "%s/./fifo.so is not a "
+             "regular file",
+             scratch);
     assert_refused("./fifo.so", plugins, FEED_KIND_SINK, want);
 }
 
@@ -277,8 +285,10 @@ a_folder_is_not_a_plugin(void **state)
 
     (void)state;
     assert_int_equal(mkdir(scratch_path("dir.so"), 0755), 0);
-    snprintf(want, sizeof want, "%s/dir.so is not a regular "
-             "file", scratch);
+    snprintf(want, sizeof want,
+             "%s/dir.so is not a regular "
+             "file",
+             scratch);
     assert_refused("dir", scratch, FEED_KIND_SINK, want);
 }
 
@@ -394,17 +404,17 @@ a_path_that_does_not_fit_is_refused(void **state)
     (void)state;
     memset(name, 'n', 4200);
     name[4200] = '\0';
-    assert_int_equal(
-        plugin_load(&p, name, plugins, scratch, FEED_KIND_SINK, err, sizeof err),
-        -1);
+    assert_int_equal(plugin_load(&p, name, plugins, scratch, FEED_KIND_SINK,
+                                 err, sizeof err),
+                     -1);
     snprintf(want, sizeof want, "the path of plugin %s is too long", name);
     /* err is FEED_ERR_MAX bytes: the message is cut, never overrun. */
     assert_int_equal(strlen(err), FEED_ERR_MAX - 1);
     assert_memory_equal(err, want, FEED_ERR_MAX - 1);
     name[2000] = '/';
-    assert_int_equal(
-        plugin_load(&p, name, plugins, scratch, FEED_KIND_SINK, err, sizeof err),
-        -1);
+    assert_int_equal(plugin_load(&p, name, plugins, scratch, FEED_KIND_SINK,
+                                 err, sizeof err),
+                     -1);
     snprintf(want, sizeof want, "the path of plugin %s is too long", name);
     assert_memory_equal(err, want, FEED_ERR_MAX - 1);
 }
@@ -491,8 +501,7 @@ plugin_list_of_the_test_plugin_dir_fails_for_its_broken_plugins(void **state)
 }
 
 static void
-plugin_list_follows_the_search_path_and_leaves_out_shadowed_names(
-    void **state)
+plugin_list_follows_the_search_path_and_leaves_out_shadowed_names(void **state)
 {
     static const char *const names[] = {"a", "none", "b"};
     const char *dirs = search_path(names, 3);
@@ -512,8 +521,10 @@ plugin_list_follows_the_search_path_and_leaves_out_shadowed_names(
     }
     assert_string_equal(out, want);
     free(want);
-    if (asprintf(&want, "feed-core: cannot read plugin folder %s/none: No "
-                 "such file or directory\n", scratch) == -1) {
+    if (asprintf(&want,
+                 "feed-core: cannot read plugin folder %s/none: No "
+                 "such file or directory\n",
+                 scratch) == -1) {
         fail();
     }
     assert_string_equal(errout, want);
@@ -574,7 +585,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, scratch_setup, scratch_teardown)
+#define T(name)                                                                \
+    cmocka_unit_test_setup_teardown(name, scratch_setup, scratch_teardown)
         T(a_plugin_named_by_its_bare_name_is_found_in_the_plugin_dir),
         T(the_first_folder_of_the_search_path_that_has_the_plugin_wins),
         T(a_broken_first_match_is_refused_not_skipped),

@@ -85,8 +85,7 @@ reads_the_secret_certificate_czmq_writes(void **state)
     char err[256] = "";
 
     (void)state;
-    assert_int_equal(parse(czmq_secret("trader-1"), &cert, err, sizeof err),
-                     0);
+    assert_int_equal(parse(czmq_secret("trader-1"), &cert, err, sizeof err), 0);
     assert_string_equal(cert.name, "trader-1");
     assert_string_equal(cert.public_z85, public_z85);
     assert_string_equal(cert.secret_z85, secret_z85);
@@ -94,8 +93,7 @@ reads_the_secret_certificate_czmq_writes(void **state)
 }
 
 static void
-reads_unquoted_metadata_and_single_quotes_as_pyzmq_and_zpl_allow(
-    void **state)
+reads_unquoted_metadata_and_single_quotes_as_pyzmq_and_zpl_allow(void **state)
 {
     struct zcert cert;
     char err[256] = "";
@@ -145,17 +143,14 @@ refuses_each_malformed_certificate_with_its_reason(void **state)
     } cases[] = {
         {"curve\n  public-key = \"%s\"\n",
          "line 2: indentation is not a multiple of 4 spaces"},
-        {"curve\n    public-key = \"%s\n",
-         "line 2: missing closing \""},
+        {"curve\n    public-key = \"%s\n", "line 2: missing closing \""},
         {"curve\n    public-key = '%s\n", "line 2: missing closing '"},
         {"curve\n    public-key = \"%s\" x\n", "line 2: invalid syntax"},
         {"curve\n    public-key : \"%s\"\n", "line 2: invalid syntax"},
         {"curve\n    = \"%s\"\n", "line 2: invalid syntax"},
         {"curve\n    /public-key = \"%s\"\n", "line 2: invalid syntax"},
-        {"    curve\n    public-key = \"%s\"\n",
-         "line 1: indented too deep"},
-        {"curve\n        public-key = \"%s\"\n",
-         "line 2: indented too deep"},
+        {"    curve\n    public-key = \"%s\"\n", "line 1: indented too deep"},
+        {"curve\n        public-key = \"%s\"\n", "line 2: indented too deep"},
         {"metadata\ncurve\n    secret-key = \"%s\"\n",
          "no public-key in the curve section"},
         {"metadata\n    public-key = \"%s\"\n",
@@ -185,9 +180,8 @@ refuses_each_malformed_certificate_with_its_reason(void **state)
     (void)state;
     memset(long_name, 'n', 65);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *key = strstr(cases[i].why, "64 bytes") != NULL
-                              ? long_name
-                              : public_z85;
+        const char *key =
+            strstr(cases[i].why, "64 bytes") != NULL ? long_name : public_z85;
 
         snprintf(text, sizeof text, cases[i].body, key);
         err[0] = '\0';
@@ -248,14 +242,16 @@ checks_names(void **state)
                      0);
     assert_int_equal(zcert_check_name("", err, sizeof err), -1);
     assert_string_equal(err, "name is empty");
-    assert_int_equal(zcert_check_name(
-                         "12345678901234567890123456789012345678901234567890"
+    assert_int_equal(
+        zcert_check_name("12345678901234567890123456789012345678901234567890"
                          "123456789012345",
                          err, sizeof err),
-                     -1);
+        -1);
     assert_string_equal(err, "name is longer than 64 bytes");
     assert_int_equal(zcert_check_name("tab\there", err, sizeof err), -1);
-    assert_string_equal(err, "name may hold only printable ASCII without quotes, backslashes or slashes");
+    assert_string_equal(
+        err,
+        "name may hold only printable ASCII without quotes, backslashes or slashes");
     assert_int_equal(zcert_check_name("quote\"", err, sizeof err), -1);
     assert_int_equal(zcert_check_name("back\\slash", err, sizeof err), -1);
     assert_int_equal(zcert_check_name("caf\xc3\xa9", err, sizeof err), -1);
@@ -309,11 +305,9 @@ refuses_a_secret_load_of_a_public_file(void **state)
     const char *path;
 
     (void)state;
-    snprintf(text, sizeof text, "curve\n    public-key = \"%s\"\n",
-             public_z85);
+    snprintf(text, sizeof text, "curve\n    public-key = \"%s\"\n", public_z85);
     path = put("server.key", text, 0644);
-    snprintf(want, sizeof want, "%s: no secret-key in the curve section",
-             path);
+    snprintf(want, sizeof want, "%s: no secret-key in the curve section", path);
     assert_int_equal(zcert_load_secret(path, &cert, err, sizeof err), -1);
     assert_string_equal(err, want);
 }
@@ -347,8 +341,8 @@ refuses_a_missing_or_oversized_file(void **state)
     char *big = NULL;
 
     (void)state;
-    snprintf(want, sizeof want,
-             "cannot read %s: No such file or directory", path);
+    snprintf(want, sizeof want, "cannot read %s: No such file or directory",
+             path);
     assert_int_equal(zcert_load(path, &cert, err, sizeof err), -1);
     assert_string_equal(err, want);
 
@@ -414,13 +408,13 @@ refuses_a_file_name_that_cannot_be_a_name(void **state)
     const char *path;
 
     (void)state;
-    snprintf(text, sizeof text, "curve\n    public-key = \"%s\"\n",
-             public_z85);
+    snprintf(text, sizeof text, "curve\n    public-key = \"%s\"\n", public_z85);
     path = put("tab\tname.key", text, 0644);
-    snprintf(want, sizeof want,
-             "%s: no name in its metadata, and its file name cannot be one: "
-             "name may hold only printable ASCII without quotes, backslashes or slashes",
-             path);
+    snprintf(
+        want, sizeof want,
+        "%s: no name in its metadata, and its file name cannot be one: "
+        "name may hold only printable ASCII without quotes, backslashes or slashes",
+        path);
     assert_int_equal(zcert_load(path, &cert, err, sizeof err), -1);
     assert_string_equal(err, want);
 
@@ -445,8 +439,7 @@ writes_a_pair_that_reads_back_with_the_right_modes(void **state)
     mode_t old = umask(077);
 
     (void)state;
-    assert_int_equal(zcert_write_pair(scratch, "trader-1", err, sizeof err),
-                     0);
+    assert_int_equal(zcert_write_pair(scratch, "trader-1", err, sizeof err), 0);
     umask(old);
     assert_int_equal(stat(scratch_path("trader-1.key"), &st), 0);
     assert_int_equal(st.st_mode & 07777, 0644);
@@ -496,8 +489,7 @@ refuses_to_write_under_a_bad_name_or_path(void **state)
     char want[64];
 
     (void)state;
-    assert_int_equal(zcert_write_pair(scratch, "../evil", err, sizeof err),
-                     -1);
+    assert_int_equal(zcert_write_pair(scratch, "../evil", err, sizeof err), -1);
     assert_string_equal(
         err,
         "invalid name: name may hold only printable ASCII without quotes, backslashes or slashes");
@@ -558,9 +550,8 @@ main(void)
         cmocka_unit_test_setup_teardown(
             refuses_a_secret_file_group_or_others_can_read, scratch_setup,
             scratch_teardown),
-        cmocka_unit_test_setup_teardown(
-            refuses_a_secret_load_of_a_public_file, scratch_setup,
-            scratch_teardown),
+        cmocka_unit_test_setup_teardown(refuses_a_secret_load_of_a_public_file,
+                                        scratch_setup, scratch_teardown),
         cmocka_unit_test_setup_teardown(refuses_what_is_not_a_regular_file,
                                         scratch_setup, scratch_teardown),
         cmocka_unit_test_setup_teardown(refuses_a_missing_or_oversized_file,
@@ -568,8 +559,8 @@ main(void)
         cmocka_unit_test_setup_teardown(names_the_file_with_a_parse_error,
                                         scratch_setup, scratch_teardown),
         cmocka_unit_test_setup_teardown(
-            a_certificate_without_a_name_is_named_after_its_file,
-            scratch_setup, scratch_teardown),
+            a_certificate_without_a_name_is_named_after_its_file, scratch_setup,
+            scratch_teardown),
         cmocka_unit_test_setup_teardown(
             refuses_a_file_name_that_cannot_be_a_name, scratch_setup,
             scratch_teardown),

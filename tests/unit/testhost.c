@@ -20,8 +20,7 @@ th_of(const struct feed_host *h)
 }
 
 /* Appends one formatted line to text (TESTHOST_TEXT_MAX bytes). */
-static void FEED_PRINTF(2, 0)
-append(char *text, const char *fmt, va_list ap)
+static void FEED_PRINTF(2, 0) append(char *text, const char *fmt, va_list ap)
 {
     char line[1024];
     size_t used = strlen(text);
@@ -84,8 +83,8 @@ conf_int(const struct feed_host *h, const char *key, long long def,
         return -1;
     }
     if (n < min || n > max) {
-        error(th_of(h), "[%s] %s: %lld is out of range %lld..%lld",
-              h->section, key, n, min, max);
+        error(th_of(h), "[%s] %s: %lld is out of range %lld..%lld", h->section,
+              key, n, min, max);
         return -1;
     }
     *out = n;
@@ -118,8 +117,8 @@ conf_bool(const struct feed_host *h, const char *key, int def, int *out)
 }
 
 static int
-conf_enum(const struct feed_host *h, const char *key,
-          const char *const *names, int def, int *out)
+conf_enum(const struct feed_host *h, const char *key, const char *const *names,
+          int def, int *out)
 {
     const char *v = lookup(th_of(h), key);
 
@@ -163,8 +162,8 @@ conf_error(const struct feed_host *h, const char *key, const char *fmt, ...)
 }
 
 static void
-log_line(const struct feed_host *h, enum feed_log_level level,
-         const char *fmt, ...)
+log_line(const struct feed_host *h, enum feed_log_level level, const char *fmt,
+         ...)
 {
     va_list ap;
 
@@ -194,8 +193,7 @@ field(const struct feed_host *h, const char *name, enum feed_type type)
     for (size_t i = 0; i < th->schema->nfields; i++) {
         if (strcmp(th->schema->fields[i].name, name) == 0) {
             if (th->schema->fields[i].type != type) {
-                error(th, "[%s] field %s has the wrong type", h->section,
-                      name);
+                error(th, "[%s] field %s has the wrong type", h->section, name);
                 return -1;
             }
             return (int)i;
