@@ -14,29 +14,7 @@ DEAD=$(free_port)
 EP=tcp://127.0.0.1:$PORT
 DEAD_EP=tcp://127.0.0.1:$DEAD
 INI=$T/a/feed.ini
-mkdir -p "$T/a"
-cat >"$INI" <<INI
-[core]
-pidfile = run/feed.pid
-$ROOT_USER
-threads = 2
-log = feed.log
-dead_letter = dead.jsonl
-stats_interval = 0
-stop_timeout = 5
-plugin_dir = $PLUGIN_DIR
-
-[source]
-plugin = zmq_rep
-endpoint = $EP
-
-[parser]
-plugin = csv_trade
-
-[sink]
-plugin = $TEST_PLUGIN_DIR/test_sink.so
-path = records.txt
-INI
+test_sink_ini "$INI" "$PORT"
 start_daemon "$INI" >"$T/start.log" 2>&1
 expect_eq "the daemon starts" "$?" 0
 

@@ -20,30 +20,8 @@ cp "$K/trader-1.key" "$K/clients/"
 PORT=$(free_port)
 EP=tcp://127.0.0.1:$PORT
 INI=$T/a/feed.ini
-cat >"$INI" <<INI
-[core]
-pidfile = run/feed.pid
-$ROOT_USER
-threads = 2
-log = feed.log
-dead_letter = dead.jsonl
-stats_interval = 0
-stop_timeout = 5
-plugin_dir = $PLUGIN_DIR
-
-[source]
-plugin = zmq_rep
-endpoint = $EP
-curve_secret_key = keys/server.key_secret
-curve_clients = keys/clients
-
-[parser]
-plugin = csv_trade
-
-[sink]
-plugin = $TEST_PLUGIN_DIR/test_sink.so
-path = records.txt
-INI
+test_sink_ini "$INI" "$PORT" "" "" "$(printf '%s\n%s' \
+    "curve_secret_key = keys/server.key_secret" "curve_clients = keys/clients")"
 start_daemon "$INI" >"$T/start.log" 2>&1
 expect_eq "the daemon starts with CURVE on" "$?" 0
 

@@ -5,36 +5,9 @@
 # about the daemon, not the database.
 . "$(dirname "$0")/lib.sh"
 
-# write_ini FILE PORT [EXTRA [CORE]]: a config with the test sink. EXTRA
-# lines go into [sink], CORE lines into [core].
-write_ini() {
-    mkdir -p "$(dirname "$1")"
-    cat >"$1" <<EOF
-[core]
-pidfile = run/feed.pid
-$ROOT_USER
-threads = 2
-log = feed.log
-log_level = debug
-dead_letter = dead.jsonl
-stats_interval = 0
-stop_timeout = 5
-plugin_dir = $PLUGIN_DIR
-${4:-}
-
-[source]
-plugin = zmq_rep
-endpoint = tcp://127.0.0.1:$2
-
-[parser]
-plugin = csv_trade
-
-[sink]
-plugin = $TEST_PLUGIN_DIR/test_sink.so
-path = records.txt
-${3:-}
-EOF
-}
+# write_ini FILE PORT [SINK-EXTRA [CORE-EXTRA]]: lib.sh's test-sink config.
+INI_LOG_LEVEL=debug
+write_ini() { test_sink_ini "$@"; }
 
 PORT=$(free_port)
 INI=$T/a/feed.ini

@@ -9,35 +9,9 @@
 # The sink is tests/plugins/test_sink.so: no database is needed.
 . "$(dirname "$0")/lib.sh"
 
-# write_ini FILE PORT [SINK-EXTRA [CORE-EXTRA]]: a config with the test sink.
-write_ini() {
-    mkdir -p "$(dirname "$1")"
-    cat >"$1" <<EOF
-[core]
-pidfile = run/feed.pid
-$ROOT_USER
-threads = 1
-log = feed.log
-log_level = info
-dead_letter = dead.jsonl
-stats_interval = 0
-stop_timeout = 5
-plugin_dir = $PLUGIN_DIR
-${4:-}
-
-[source]
-plugin = zmq_rep
-endpoint = tcp://127.0.0.1:$2
-
-[parser]
-plugin = csv_trade
-
-[sink]
-plugin = $TEST_PLUGIN_DIR/test_sink.so
-path = records.txt
-${3:-}
-EOF
-}
+# write_ini FILE PORT [SINK-EXTRA [CORE-EXTRA]]: lib.sh's test-sink config.
+INI_THREADS=1
+write_ini() { test_sink_ini "$@"; }
 
 # send PORT TEXT: one request; prints the reply.
 send() {

@@ -106,6 +106,43 @@ start_daemon() {
     "$FEED_CORE" -c "$ini" "$@" start
 }
 
+# test_sink_ini FILE PORT [SINK-EXTRA [CORE-EXTRA [SOURCE-EXTRA]]]: a config
+# of the default source and parser with the test sink (records to
+# records.txt, no database needed). The EXTRA lines go into their sections;
+# INI_THREADS (default 2) and INI_LOG_LEVEL (default info) set those keys.
+test_sink_ini() {
+    local source="endpoint = tcp://127.0.0.1:$2"
+    if [ -n "${5:-}" ]; then
+        source+=$'\n'$5
+    fi
+    mkdir -p "$(dirname "$1")"
+    cat >"$1" <<EOF
+[core]
+pidfile = run/feed.pid
+$ROOT_USER
+threads = ${INI_THREADS:-2}
+log = feed.log
+log_level = ${INI_LOG_LEVEL:-info}
+dead_letter = dead.jsonl
+stats_interval = 0
+stop_timeout = 5
+plugin_dir = $PLUGIN_DIR
+${4:-}
+
+[source]
+plugin = zmq_rep
+$source
+
+[parser]
+plugin = csv_trade
+
+[sink]
+plugin = $TEST_PLUGIN_DIR/test_sink.so
+path = records.txt
+${3:-}
+EOF
+}
+
 # start_ok WHAT INI: starts the daemon of INI (with $START_WITH, default
 # start_daemon) as one assertion; start's output is shown when it fails.
 start_ok() {
