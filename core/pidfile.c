@@ -344,6 +344,8 @@ pidfile_mark_gave_up(const char *path, long pid, char *err, size_t errlen)
     char mark[PATH_MAX];
     char text[32];
     int n = snprintf(text, sizeof text, "%ld\n", pid);
+    ssize_t written;
+    int saved;
     int fd = -1;
 
     if (gave_up_path(path, mark, sizeof mark) == -1) {
@@ -352,14 +354,16 @@ pidfile_mark_gave_up(const char *path, long pid, char *err, size_t errlen)
     }
     fd = open(mark, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
               0644);
-    if (fd == -1 || write(fd, text, (size_t)n) != n) {
-        snprintf(err, errlen, "cannot write %s: %s", mark, strerror(errno));
-        if (fd != -1) {
-            close(fd);
-        }
+    written = fd == -1 ? -1 : write(fd, text, (size_t)n);
+    saved = errno;
+    if (fd != -1) {
+        close(fd);
+    }
+    if (written != n) {
+        snprintf(err, errlen, "cannot write %s: %s", mark,
+                 written == -1 ? strerror(saved) : "short write");
         return -1;
     }
-    close(fd);
     return 0;
 }
 
