@@ -123,7 +123,7 @@ expect_eq "draining: start exits 0" "$?" 0
 new=$(daemon_pid "$D/feed.ini")
 expect_eq "draining: start waited for the old daemon, then started" "$out" \
     "$(printf 'feed-core (pid %s) is stopping; waiting for it to exit\nfeed-core started (pid %s)' "$old" "$new")"
-check "draining: the old daemon is gone" process_gone "$old"
+check "draining: the old daemon is gone" wait_until 10 process_gone "$old"
 out=$(fc -c "$D/feed.ini" status)
 expect_eq "draining: the new daemon runs" "$out" \
     "feed-core is running (pid $new)"
@@ -156,7 +156,7 @@ note "start ended $((($(date +%s%N) - t0) / 1000000)) ms after SIGTERM"
 expect_eq "early stop: start exits 1" "$rc" 1
 expect_eq "early stop: start says it was stopped" "$(cat "$T/early.out")" \
     "feed-core: stopped by SIGTERM during start-up"
-check "early stop: the daemon has exited" process_gone "$pid"
+check "early stop: the daemon exits" wait_until 10 process_gone "$pid"
 check "early stop: the log says so" grep -q \
     "info: SIGTERM during start-up: stopping" "$D/feed.log"
 out=$(fc -c "$D/feed.ini" status)
