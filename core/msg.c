@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 struct msg *
 msg_new(const void *tag, size_t tag_len, const void *body, size_t len,
         const char *client)
@@ -23,8 +25,10 @@ msg_new(const void *tag, size_t tag_len, const void *body, size_t len,
     if (m == NULL) {
         return NULL;
     }
+    /* Receipt, twice: wall clock for sinks, monotonic for the ack delay. */
     clock_gettime(CLOCK_REALTIME, &ts);
     m->received_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    m->received_us = clock_us();
     m->next = NULL;
     m->values = NULL;
     m->lines = NULL;
@@ -33,7 +37,6 @@ msg_new(const void *tag, size_t tag_len, const void *body, size_t len,
     m->refusal = NULL;
     m->refused = 0;
     m->len = len;
-    m->received_us = 0;
     m->tag_len = (uint16_t)tag_len;
     if (tag_len > 0) {
         memcpy(m->data, tag, tag_len);

@@ -48,9 +48,7 @@ reply(struct pipeline *pl, const struct msg *m, const char *text, size_t len)
 {
     pl->source->plugin.desc->reply(&pl->source->host, pl->source_state, m->data,
                                    m->tag_len, text, len);
-    if (m->received_us != 0) {
-        stats_observe(STATS_ACK_DELAY, clock_us() - m->received_us);
-    }
+    stats_observe(STATS_ACK_DELAY, clock_us() - m->received_us);
 }
 
 static void
@@ -105,7 +103,6 @@ int
 pipeline_submit(struct pipeline *pl, const struct feed_request *req)
 {
     const struct feed_plugin *parser = pl->parser->plugin.desc;
-    uint64_t received_us = clock_us();
     char err[FEED_ERR_MAX] = "";
     struct feed_out out;
     struct msg *m;
@@ -128,7 +125,6 @@ pipeline_submit(struct pipeline *pl, const struct feed_request *req)
                   req->len);
         return -1;
     }
-    m->received_us = received_us;
     if (req->refuse != NULL) {
         refuse_now(pl, m, req->refuse, req->parts);
         msg_free(m);
