@@ -82,10 +82,27 @@ refuse_now(struct pipeline *pl, const struct msg *m, const char *reason,
     reply_false(pl, m, reason);
 }
 
+/* Queues what the source submitted since its last flush, in one go. */
+static void
+flush_pending(struct pipeline *pl)
+{
+    if (pl->pending_head == NULL) {
+        return;
+    }
+    queue_push_chain(&pl->queue, pl->pending_head, pl->pending_tail,
+                     pl->pending_msgs, pl->pending_records);
+    pl->last_burst = pl->pending_records;
+    pl->pending_head = NULL;
+    pl->pending_tail = NULL;
+    pl->pending_msgs = 0;
+    pl->pending_records = 0;
+}
+
 /* Closes the queue once the source will push no more. */
 static void
 close_queue(struct pipeline *pl)
 {
+    flush_pending(pl);
     if (!pl->queue_closed) {
         pl->queue_closed = 1;
         queue_close(&pl->queue);
@@ -152,8 +169,28 @@ pipeline_submit(struct pipeline *pl, const struct feed_request *req)
         reply_true(pl, m);
     }
     pl->inflight++;
-    queue_push(&pl->queue, m);
+    /* With ack = receive the TRUE is sent: queue it without delay. */
+    if (!pl->bursts || pl->set.ack_receive) {
+        queue_push(&pl->queue, m);
+        return 0;
+    }
+    m->next = NULL;
+    if (pl->pending_tail != NULL) {
+        pl->pending_tail->next = m;
+    } else {
+        pl->pending_head = m;
+    }
+    pl->pending_tail = m;
+    pl->pending_msgs++;
+    pl->pending_records += m->nrec;
     return 0;
+}
+
+void
+pipeline_flush(struct pipeline *pl)
+{
+    pl->bursts = 1;
+    flush_pending(pl);
 }
 
 int
@@ -163,7 +200,18 @@ pipeline_accepting(struct pipeline *pl)
         close_queue(pl);
         return 0;
     }
-    return queue_room(&pl->queue);
+    /* What is read but not yet queued counts against queue_max too. */
+    if (queue_depth(&pl->queue) + pl->pending_records >= pl->set.queue_max) {
+        return 0;
+    }
+    /*
+     * Between bursts, with ack = commit: while a commit is under way,
+     * requests are better left with their clients until it ends.
+     */
+    if (pl->bursts && pl->pending_head == NULL && !pl->set.ack_receive) {
+        return !queue_gather(&pl->queue, pl->last_burst);
+    }
+    return 1;
 }
 
 int
@@ -303,6 +351,12 @@ host_drain(const struct feed_host *h)
     pipeline_drain(pipeline_of(h));
 }
 
+static void
+host_flush(const struct feed_host *h)
+{
+    pipeline_flush(pipeline_of(h));
+}
+
 static int
 host_finished(const struct feed_host *h)
 {
@@ -320,6 +374,7 @@ install_host(struct pipeline *pl)
     h->accepting = host_accepting;
     h->wake_fd = host_wake_fd;
     h->drain = host_drain;
+    h->flush = host_flush;
     h->finished = host_finished;
     pl->parser->host.emit = pipeline_emit;
 }
@@ -373,6 +428,7 @@ pipeline_new(struct stage *source, struct stage *parser, struct stage *sink,
         goto fail;
     }
     pl->queue_ready = 1;
+    queue_notify(&pl->queue, pl->wake_fd);
     pl->workers = calloc(set->threads, sizeof *pl->workers);
     if (pl->workers == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -613,6 +669,12 @@ pipeline_free(struct pipeline *pl)
     }
     close_source(pl);
     m = pl->replies;
+    while (m != NULL) {
+        struct msg *next = m->next;
+        msg_free(m);
+        m = next;
+    }
+    m = pl->pending_head;
     while (m != NULL) {
         struct msg *next = m->next;
         msg_free(m);

@@ -99,6 +99,7 @@ int pipeline_submit(struct pipeline *pl, const struct feed_request *req);
 int pipeline_accepting(struct pipeline *pl);
 int pipeline_wake_fd(struct pipeline *pl);
 void pipeline_drain(struct pipeline *pl);
+void pipeline_flush(struct pipeline *pl);
 int pipeline_finished(struct pipeline *pl);
 
 /* The parser's emit() (see feed/plugin.h). */

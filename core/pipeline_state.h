@@ -52,6 +52,8 @@ struct worker {
     size_t records_cap;
     struct feed_origin *origins; /* one per message of the slice */
     size_t origins_cap;
+    struct msg *done_head; /* answered, handed back after the batch */
+    struct msg *done_tail;
     unsigned reopen_seen; /* the pipeline's reopen_gen last acted on */
     uint64_t rng;
     unsigned attempt; /* failures in the current streak, 0: none */
@@ -81,6 +83,17 @@ struct pipeline {
     /* The source thread's own: */
     size_t inflight; /* submitted and not yet answered and freed */
     int queue_closed;
+    /*
+     * A source that calls host->flush() hands over what it read in bursts:
+     * requests gather here until the flush, and between bursts it may be
+     * told to leave requests in its transport (queue_gather()).
+     */
+    int bursts;               /* the source has called flush() */
+    struct msg *pending_head; /* submitted since the last flush */
+    struct msg *pending_tail;
+    size_t pending_msgs;
+    size_t pending_records;
+    size_t last_burst; /* records of the last flush */
     /* Start-up: */
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;

@@ -7,17 +7,117 @@
  * When no other worker is committing, a lone request is written at once;
  * while one is, a worker waits for that commit to end or for an eighth of
  * batch_max to gather, so a busy queue yields large batches (group commit
- * without a timer). A worker that has just written takes what gathered
- * meanwhile itself (queue_next) instead of waking another for it. Workers
- * wait with a timeout (queue_pop_wait) so an idle one can check its
- * connection.
+ * without a timer). A worker that has written pops again without waking
+ * another for what gathered (queue_written). Workers wait with a timeout
+ * (queue_pop_wait) so an idle one can check its connection.
+ *
+ * The source may let requests gather in its transport while a commit is
+ * under way (queue_gather): it then sleeps instead of waking for each
+ * request that could only wait here, and reads them all at once when the
+ * commit ends, as one batch. A commit that lasts a whole tick ends that
+ * for its duration (an idle worker wakes the source), so one stuck
+ * transaction never holds up the rest.
  */
 #include "queue.h"
 
 #include "clock.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <time.h>
+#include <unistd.h>
+
+/*
+ * Each thread that waits in a pop has its own condition variable, and the
+ * idle ones form a stack: the worker woken is the one that went idle last,
+ * whose caches are still warm, and under a light load one worker does all
+ * the writing while the others sleep on.
+ */
+struct queue_waiter {
+    pthread_cond_t cond;       /* on CLOCK_MONOTONIC, for timed waits */
+    struct queue_waiter *next; /* guarded by the queue's lock */
+    int idle;                  /* guarded by the queue's lock: on the stack */
+    int ready;                 /* this thread's own: cond is set up */
+};
+
+static _Thread_local struct queue_waiter self;
+
+/* This thread's waiter, set up on first use; NULL if that failed. */
+static struct queue_waiter *
+waiter(void)
+{
+    pthread_condattr_t attr;
+
+    if (self.ready) {
+        return &self;
+    }
+    if (pthread_condattr_init(&attr) != 0) {
+        return NULL;
+    }
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (pthread_cond_init(&self.cond, &attr) != 0) {
+        pthread_condattr_destroy(&attr);
+        return NULL;
+    }
+    pthread_condattr_destroy(&attr);
+    self.ready = 1;
+    return &self;
+}
+
+/* Wakes the worker that went idle last, if any. Under q->lock. */
+static void
+wake_one(struct queue *q)
+{
+    struct queue_waiter *w = q->idle;
+
+    if (w != NULL) {
+        q->idle = w->next;
+        w->idle = 0;
+        q->waiting--;
+        pthread_cond_signal(&w->cond);
+    }
+}
+
+/* Wakes every idle worker. Under q->lock. */
+static void
+wake_all(struct queue *q)
+{
+    while (q->idle != NULL) {
+        wake_one(q);
+    }
+}
+
+/*
+ * Sleeps on the idle stack until woken or `deadline` (wait_ms 0: none);
+ * returns 0 or ETIMEDOUT. Under q->lock.
+ */
+static int
+sleep_idle(struct queue *q, struct queue_waiter *me, unsigned wait_ms,
+           const struct timespec *deadline)
+{
+    int rc;
+
+    me->next = q->idle;
+    me->idle = 1;
+    q->idle = me;
+    q->waiting++;
+    if (wait_ms == 0) {
+        rc = pthread_cond_wait(&me->cond, &q->lock);
+    } else {
+        rc = pthread_cond_timedwait(&me->cond, &q->lock, deadline);
+    }
+    if (me->idle) {
+        /* Not woken (a timeout, or spurious): off the stack by itself. */
+        struct queue_waiter **p = &q->idle;
+        while (*p != me) {
+            p = &(*p)->next;
+        }
+        *p = me->next;
+        me->idle = 0;
+        q->waiting--;
+    }
+    return rc;
+}
 
 int
 queue_init(struct queue *q, size_t max)
@@ -28,24 +128,16 @@ queue_init(struct queue *q, size_t max)
     q->closed = 0;
     q->writing = 0;
     q->enough = 1;
+    q->held = 0;
+    q->no_hold = 0;
+    q->notify_fd = -1;
+    q->waiting = 0;
     atomic_init(&q->records, 0);
     q->max = max;
+    q->idle = NULL;
     if (pthread_mutex_init(&q->lock, NULL) != 0) {
         return -1;
     }
-    /* Timed waits (queue_pop_wait) count on the monotonic clock. */
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0) {
-        pthread_mutex_destroy(&q->lock);
-        return -1;
-    }
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    if (pthread_cond_init(&q->not_empty, &attr) != 0) {
-        pthread_condattr_destroy(&attr);
-        pthread_mutex_destroy(&q->lock);
-        return -1;
-    }
-    pthread_condattr_destroy(&attr);
     return 0;
 }
 
@@ -59,7 +151,6 @@ queue_destroy(struct queue *q)
         msg_free(m);
         m = next;
     }
-    pthread_cond_destroy(&q->not_empty);
     pthread_mutex_destroy(&q->lock);
 }
 
@@ -76,28 +167,43 @@ queue_depth(struct queue *q)
 }
 
 void
+queue_notify(struct queue *q, int fd)
+{
+    q->notify_fd = fd;
+}
+
+void
 queue_push(struct queue *q, struct msg *m)
+{
+    m->next = NULL;
+    queue_push_chain(q, m, m, 1, m->nrec);
+}
+
+void
+queue_push_chain(struct queue *q, struct msg *head, struct msg *tail,
+                 size_t nmsgs, size_t nrecords)
 {
     size_t records;
 
-    m->next = NULL;
+    tail->next = NULL;
     pthread_mutex_lock(&q->lock);
     if (q->tail != NULL) {
-        q->tail->next = m;
+        q->tail->next = head;
     } else {
-        q->head = m;
+        q->head = head;
     }
-    q->tail = m;
-    q->nmsgs++;
-    records = atomic_load_explicit(&q->records, memory_order_relaxed) +
-              m->nrec;
+    q->tail = tail;
+    q->nmsgs += nmsgs;
+    records =
+        atomic_load_explicit(&q->records, memory_order_relaxed) + nrecords;
     atomic_store_explicit(&q->records, records, memory_order_relaxed);
     /*
      * Wake a worker only when it may take this: nobody is writing, or a
-     * full batch is waiting (queue_pop's rule; queue_done wakes the rest).
+     * full batch is waiting (queue_pop's rule; queue_written() and the
+     * timed wait cover the rest).
      */
     if (q->writing == 0 || records >= q->enough) {
-        pthread_cond_signal(&q->not_empty);
+        wake_one(q);
     }
     pthread_mutex_unlock(&q->lock);
 }
@@ -115,6 +221,17 @@ enough_for(size_t batch_max)
     return batch_max / 8 > 0 ? batch_max / 8 : 1;
 }
 
+/* Wakes whoever polls the eventfd `fd`; a full counter still reads. */
+static void
+wake(int fd)
+{
+    uint64_t one = 1;
+
+    if (write(fd, &one, sizeof one) < 0) {
+        (void)0;
+    }
+}
+
 size_t
 queue_pop(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
           size_t *nout, int *room)
@@ -124,33 +241,21 @@ queue_pop(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
     return queue_pop_wait(q, batch_max, out, cap, nout, room, 0, &idle);
 }
 
-/*
- * queue_pop_wait(), and with `done` queue_done() first under the same
- * lock: see queue_next().
- */
-static size_t
-pop(struct queue *q, int done, size_t batch_max, struct msg **out, size_t cap,
-    size_t *nout, int *room, unsigned wait_ms, int *idle)
+size_t
+queue_pop_wait(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
+               size_t *nout, int *room, unsigned wait_ms, int *idle)
 {
     struct timespec deadline = clock_after_ms(CLOCK_MONOTONIC, wait_ms);
     size_t n = 0;
     size_t records = 0;
     size_t before;
+    size_t limit = batch_max;
+    int notify = -1;
+    struct queue_waiter *me = waiter();
+    uint64_t deadline_ms = clock_ms() + wait_ms;
 
     *idle = 0;
     pthread_mutex_lock(&q->lock);
-    if (done) {
-        q->writing--;
-        if (q->closed) {
-            /* Draining: whoever waits may now take the rest, or leave. */
-            pthread_cond_broadcast(&q->not_empty);
-        }
-        /*
-         * Otherwise nobody is woken: whatever a waiting worker could take
-         * now, this one takes below without sleeping (the same rule), and
-         * the rest of a large backlog wakes the next worker there.
-         */
-    }
     q->enough = enough_for(batch_max);
     for (;;) {
         before = atomic_load_explicit(&q->records, memory_order_relaxed);
@@ -158,27 +263,57 @@ pop(struct queue *q, int done, size_t batch_max, struct msg **out, size_t cap,
                             : q->writing == 0 || before >= q->enough) {
             break;
         }
-        if (wait_ms == 0) {
-            pthread_cond_wait(&q->not_empty, &q->lock);
-        } else if (pthread_cond_timedwait(&q->not_empty, &q->lock,
-                                          &deadline) == ETIMEDOUT) {
+        int rc;
+
+        if (me == NULL) {
+            /* Cannot sleep: take what is there, or retry after a while. */
+            pthread_mutex_unlock(&q->lock);
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
+            pthread_mutex_lock(&q->lock);
+            rc = wait_ms > 0 && clock_ms() >= deadline_ms ? ETIMEDOUT : 0;
+        } else {
+            rc = sleep_idle(q, me, wait_ms, &deadline);
+        }
+        if (rc == ETIMEDOUT) {
             /*
              * A commit under way for the whole wait is slow: take what is
              * queued rather than wait for it; with nothing queued, say so.
              */
             if (q->head == NULL) {
+                /*
+                 * A source that has held its requests back for a whole
+                 * wait reads them now, so that this worker may take them.
+                 */
+                if (q->held && clock_ms() - q->held_since >= wait_ms) {
+                    q->held = 0;
+                    q->no_hold = 1;
+                    notify = q->notify_fd;
+                }
                 *idle = 1;
                 *nout = 0;
                 *room = 0;
                 pthread_mutex_unlock(&q->lock);
+                if (notify >= 0) {
+                    wake(notify);
+                }
                 return 0;
             }
             before = atomic_load_explicit(&q->records, memory_order_relaxed);
             break;
         }
     }
+    /*
+     * Several batches' worth queued at once (a source's burst) and workers
+     * waiting: share it out, so that the transactions run side by side
+     * rather than one after another.
+     */
+    if (q->waiting > 0 && before >= 2 * q->enough) {
+        size_t share = (before + q->waiting) / (q->waiting + 1);
+        limit = share > q->enough ? share : q->enough;
+        limit = limit < batch_max ? limit : batch_max;
+    }
     while (q->head != NULL && n < cap &&
-           (n == 0 || records + q->head->nrec <= batch_max)) {
+           (n == 0 || records + q->head->nrec <= limit)) {
         struct msg *m = q->head;
         q->head = m->next;
         m->next = NULL;
@@ -191,30 +326,36 @@ pop(struct queue *q, int done, size_t batch_max, struct msg **out, size_t cap,
     q->nmsgs -= n;
     q->writing += n > 0;
     *nout = n;
-    atomic_store_explicit(&q->records, before - records,
-                          memory_order_relaxed);
+    atomic_store_explicit(&q->records, before - records, memory_order_relaxed);
     /* Another full batch is waiting: another worker may take it now. */
     if (before - records >= q->enough) {
-        pthread_cond_signal(&q->not_empty);
+        wake_one(q);
     }
     pthread_mutex_unlock(&q->lock);
     *room = before >= q->max && before - records < q->max;
     return n;
 }
 
-size_t
-queue_pop_wait(struct queue *q, size_t batch_max, struct msg **out,
-               size_t cap, size_t *nout, int *room, unsigned wait_ms,
-               int *idle)
+void
+queue_written(struct queue *q)
 {
-    return pop(q, 0, batch_max, out, cap, nout, room, wait_ms, idle);
-}
-
-size_t
-queue_next(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
-           size_t *nout, int *room, unsigned wait_ms, int *idle)
-{
-    return pop(q, 1, batch_max, out, cap, nout, room, wait_ms, idle);
+    pthread_mutex_lock(&q->lock);
+    q->writing--;
+    if (q->writing == 0) {
+        /* The source, if it held back, is woken by the caller's replies. */
+        q->held = 0;
+        q->no_hold = 0;
+    }
+    if (q->closed) {
+        /* Draining: whoever waits may now take the rest, or leave. */
+        wake_all(q);
+    }
+    /*
+     * Otherwise nobody is woken: whatever a waiting worker could take now,
+     * the caller takes at its next pop without sleeping (the same rule),
+     * and the rest of a large backlog wakes the next worker there.
+     */
+    pthread_mutex_unlock(&q->lock);
 }
 
 void
@@ -222,14 +363,33 @@ queue_done(struct queue *q)
 {
     pthread_mutex_lock(&q->lock);
     q->writing--;
+    if (q->writing == 0) {
+        q->held = 0;
+        q->no_hold = 0;
+    }
     if (q->closed) {
         /* Draining: whoever waits may now take the rest, or leave. */
-        pthread_cond_broadcast(&q->not_empty);
+        wake_all(q);
     } else if (q->head != NULL) {
         /* What gathered meanwhile is a batch for the next worker. */
-        pthread_cond_signal(&q->not_empty);
+        wake_one(q);
     }
     pthread_mutex_unlock(&q->lock);
+}
+
+int
+queue_gather(struct queue *q, size_t burst)
+{
+    int hold;
+
+    pthread_mutex_lock(&q->lock);
+    hold = q->writing > 0 && !q->no_hold && !q->closed && burst < q->enough;
+    if (hold && !q->held) {
+        q->held_since = clock_ms();
+    }
+    q->held = hold;
+    pthread_mutex_unlock(&q->lock);
+    return hold;
 }
 
 void
@@ -237,7 +397,7 @@ queue_close(struct queue *q)
 {
     pthread_mutex_lock(&q->lock);
     q->closed = 1;
-    pthread_cond_broadcast(&q->not_empty);
+    wake_all(q);
     pthread_mutex_unlock(&q->lock);
 }
 

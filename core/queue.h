@@ -7,20 +7,29 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "msg.h"
 
+struct queue_waiter;
+
 struct queue {
     pthread_mutex_t lock;
-    pthread_cond_t not_empty; /* sink workers wait here */
-    struct msg *head;         /* guarded by lock */
-    struct msg *tail;         /* guarded by lock */
-    size_t nmsgs;             /* guarded by lock */
-    int closed;               /* guarded by lock */
-    unsigned writing;         /* guarded by lock: workers between pop, done */
-    size_t enough;            /* guarded by lock: see queue_pop() */
-    atomic_size_t records;    /* written under lock, read by anyone */
-    size_t max;               /* set before workers start, then read-only */
+    struct queue_waiter
+        *idle;             /* guarded by lock: sleeping workers, last first */
+    struct msg *head;      /* guarded by lock */
+    struct msg *tail;      /* guarded by lock */
+    size_t nmsgs;          /* guarded by lock */
+    int closed;            /* guarded by lock */
+    unsigned writing;      /* guarded by lock: workers between pop, done */
+    unsigned waiting;      /* guarded by lock: workers on `idle` */
+    size_t enough;         /* guarded by lock: see queue_pop() */
+    int held;              /* guarded by lock: the source holds back */
+    int no_hold;           /* guarded by lock: a commit outlasted a wait */
+    uint64_t held_since;   /* guarded by lock: clock_ms() of the hold */
+    int notify_fd;         /* set before workers start: the source's */
+    atomic_size_t records; /* written under lock, read by anyone */
+    size_t max;            /* set before workers start, then read-only */
 };
 
 int queue_init(struct queue *q, size_t max);
@@ -36,12 +45,44 @@ int queue_room(struct queue *q);
 /* Records queued now. */
 size_t queue_depth(struct queue *q);
 
+/*
+ * The eventfd the source polls: written when a source that holds back
+ * (queue_gather()) should read after all.
+ */
+void queue_notify(struct queue *q, int fd);
+
 /* Appends a msg with at least one record; the queue owns it. */
 void queue_push(struct queue *q, struct msg *m);
 
 /*
+ * Appends the chain head..tail (linked by next) of nmsgs messages holding
+ * nrecords records, under one lock and with at most one wake-up: a source
+ * hands over what it read in one go, so the worker woken sees all of it.
+ */
+void queue_push_chain(struct queue *q, struct msg *head, struct msg *tail,
+                      size_t nmsgs, size_t nrecords);
+
+/*
+ * The source asks whether to leave requests in its transport for now
+ * (nonzero) rather than read them: while a commit is under way and the
+ * source's last read (`burst`, in records) was smaller than a batch worth
+ * a parallel transaction, what it would read could only wait here. Left
+ * with its client, a request costs no wake-up; read at once when the
+ * commit ends, the waiting ones make one batch. The caller must poll the
+ * fd given to queue_notify() and ask again when it is readable. The
+ * worker that ends the last commit hands replies back (which wakes the
+ * source); a commit still under way after a whole wait of an idle worker
+ * (queue_pop_wait()) ends the hold until no commit is under way, waking
+ * the source through the notify fd.
+ */
+int queue_gather(struct queue *q, size_t burst);
+
+/*
  * Waits for work and takes whole messages: the first one whatever its size,
- * then more while their records fit in batch_max, at most `cap` messages.
+ * then more while their records fit in batch_max, at most `cap` messages;
+ * when other workers wait and two eighths of batch_max or more are queued,
+ * only a fair share of them (at least an eighth), so that they write side
+ * by side.
  * While another worker is writing, it waits until an eighth of batch_max
  * records is queued or that worker is done: a few records are worth a
  * transaction of their own only when nothing else is being committed, so
@@ -51,7 +92,8 @@ void queue_push(struct queue *q, struct msg *m);
  * count) are written while the queue's lock is held, so whoever holds that
  * lock sees every message either still queued or in some worker's `out`.
  * *room is set when this pop made room for a waiting source. Every pop
- * that returns messages must be followed by queue_done() or queue_next().
+ * that returns messages must be followed by queue_done() or
+ * queue_written().
  */
 size_t queue_pop(struct queue *q, size_t batch_max, struct msg **out,
                  size_t cap, size_t *nout, int *room);
@@ -73,17 +115,15 @@ size_t queue_pop_wait(struct queue *q, size_t batch_max, struct msg **out,
 void queue_done(struct queue *q);
 
 /*
- * queue_done() and queue_pop_wait() in one step, for a worker that pops
- * again as soon as it has written (returns and sets what queue_pop_wait()
- * does). What gathered while it wrote is its own to take, under the same
- * lock, so no other worker is woken for it: waking one would cost a
- * context switch on each side for a batch this worker takes anyway, or
- * for nothing while a third worker still writes. On a closed queue every
- * waiting worker is woken, as by queue_done(), to drain and leave.
+ * The worker has written what it popped and pops again next: what gathered
+ * while it wrote is its own to take, so no other worker is woken for it
+ * (waking one would cost a context switch on each side for a batch this
+ * worker takes anyway, or for nothing while a third worker still writes).
+ * On a closed queue every waiting worker is woken, as by queue_done(), to
+ * drain and leave. Call it before handing the replies back, so that a
+ * source woken by them sees the commit ended (queue_gather()).
  */
-size_t queue_next(struct queue *q, size_t batch_max, struct msg **out,
-                  size_t cap, size_t *nout, int *room, unsigned wait_ms,
-                  int *idle);
+void queue_written(struct queue *q);
 
 /* No more pushes will come; workers drain what is left and stop. */
 void queue_close(struct queue *q);

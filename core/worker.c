@@ -66,8 +66,8 @@ streak_fail(struct worker *w, const char *what, const char *err)
         clock_gettime(CLOCK_MONOTONIC, &w->streak_start);
         log_warning("worker %u: %s failed, retrying: %s", w->id, what, err);
     } else if (strcmp(err, w->last_err) != 0) {
-        log_warning("worker %u: %s still failing (retry %u): %s", w->id,
-                    what, w->attempt, err);
+        log_warning("worker %u: %s still failing (retry %u): %s", w->id, what,
+                    w->attempt, err);
     } else {
         log_debug("worker %u: %s still failing (retry %u)", w->id, what,
                   w->attempt);
@@ -215,28 +215,30 @@ build_records(struct worker *w, size_t first, size_t n)
     return count;
 }
 
-/* batch[first, first + n) is committed: hand it back for TRUE. */
+/* Keeps an answered message for the hand-back after the whole batch. */
+static void
+answered(struct worker *w, struct msg *m)
+{
+    m->next = NULL;
+    if (w->done_tail != NULL) {
+        w->done_tail->next = m;
+    } else {
+        w->done_head = m;
+    }
+    w->done_tail = m;
+}
+
+/* batch[first, first + n) is committed: TRUE, once the batch is done. */
 static void
 finish(struct worker *w, size_t first, size_t n, size_t records)
 {
-    struct msg *head = NULL;
-    struct msg *tail = NULL;
-
     pthread_mutex_lock(&w->lock);
     for (size_t i = first; i < first + n; i++) {
-        struct msg *m = w->batch[i];
+        answered(w, w->batch[i]);
         w->batch[i] = NULL;
-        m->next = NULL;
-        if (tail != NULL) {
-            tail->next = m;
-        } else {
-            head = m;
-        }
-        tail = m;
     }
     pthread_mutex_unlock(&w->lock);
     stats_add(STATS_COMMITTED, records);
-    pipeline_hand_back(w->pl, head, tail);
 }
 
 /* batch[i] alone was refused by the sink: dead letter, then FALSE. */
@@ -253,12 +255,12 @@ refuse(struct worker *w, size_t i, const char *err)
     deadletter_write(err, m->client, msg_body(m), m->len, 1);
     stats_add(STATS_REJECTED, 1);
     log_notice("worker %u: request refused by the sink: %s len=%zu "
-               "client=%s", w->id, err, m->len, m->client);
+               "client=%s",
+               w->id, err, m->len, m->client);
     pthread_mutex_lock(&w->lock);
     w->batch[i] = NULL;
     pthread_mutex_unlock(&w->lock);
-    m->next = NULL;
-    pipeline_hand_back(w->pl, m, m);
+    answered(w, m);
 }
 
 static void write_slice(struct worker *w, size_t first, size_t n);
@@ -398,7 +400,8 @@ connect_first(struct worker *w)
         }
         if (w->attempt++ == 0) {
             log_warning("worker %u: sink not ready, retrying for up to %u s: "
-                        "%s", w->id, pl->set.start_timeout_ms / 1000, err);
+                        "%s",
+                        w->id, pl->set.start_timeout_ms / 1000, err);
         }
         for (unsigned ms = backoff_ms(w); ms > 0 && clock_ms() < deadline;) {
             unsigned step = ms < 50 ? ms : 50;
@@ -428,21 +431,13 @@ worker_main(void *arg)
     w->attempt = 0;
     w->reopen_seen = atomic_load(&pl->reopen_gen);
     report_start(pl, 1, NULL);
-    int wrote = 0;
     for (;;) {
         int room = 0;
         int idle = 0;
-        /*
-         * After a write, queue_next() says done and takes what gathered
-         * meanwhile without waking another worker for it.
-         */
-        size_t n = wrote ? queue_next(&pl->queue, pl->set.batch_max, w->batch,
-                                      pl->set.batch_max, &w->nbatch, &room,
-                                      TICK_MS, &idle)
-                         : queue_pop_wait(&pl->queue, pl->set.batch_max,
-                                          w->batch, pl->set.batch_max,
-                                          &w->nbatch, &room, TICK_MS, &idle);
-        wrote = 0; /* whatever queue_next() returned, it said done */
+        size_t n = queue_pop_wait(&pl->queue, pl->set.batch_max, w->batch,
+                                  pl->set.batch_max, &w->nbatch, &room, TICK_MS,
+                                  &idle);
+
         if (room) {
             signal_fd(pl->wake_fd);
         }
@@ -455,7 +450,15 @@ worker_main(void *arg)
             break;
         }
         write_slice(w, 0, n);
-        wrote = 1;
+        /*
+         * Done before the replies go: the source they wake must see that
+         * this commit has ended (queue_gather()). Every message of the
+         * batch was answered, so the hand-back is never empty.
+         */
+        queue_written(&pl->queue);
+        pipeline_hand_back(pl, w->done_head, w->done_tail);
+        w->done_head = NULL;
+        w->done_tail = NULL;
         pthread_mutex_lock(&w->lock);
         w->nbatch = 0;
         pthread_mutex_unlock(&w->lock);
@@ -467,4 +470,3 @@ worker_main(void *arg)
     w->sink = NULL;
     return NULL;
 }
-

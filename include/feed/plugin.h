@@ -329,8 +329,10 @@ struct feed_host {
     int (*submit)(const struct feed_host *h, const struct feed_request *req);
     /*
      * accepting(): nonzero while the source may read new requests; zero
-     * when the queue is full or the daemon is stopping. When it turns
-     * nonzero again the wake fd becomes readable.
+     * when the queue is full or the daemon is stopping, and, for a source
+     * that calls flush(), between two bursts while a commit is under way
+     * (see flush()). When it turns nonzero again the wake fd becomes
+     * readable.
      */
     int (*accepting)(const struct feed_host *h);
     /* An fd to poll for reading: readable when drain() has work. */
@@ -354,6 +356,20 @@ struct feed_host {
      * it when the instance is closed.
      */
     void (*server)(const struct feed_host *h, const char *name);
+
+    /*
+     * For sources, optional (FEED_HOST_HAS): flush() says the source has
+     * read every request waiting for now (a burst). From its first call
+     * on, the core queues what was submitted since the last flush() in
+     * one go, so a batch is everything one read found, and it may answer
+     * accepting() with zero between bursts while a commit is under way
+     * and the last burst was small: requests then wait with their clients
+     * (a transport that buffers them, as ZeroMQ does) instead of waking
+     * the source one by one for a queue they could only wait in, and the
+     * next burst after the commit takes them all. A source that never
+     * calls it has each request queued as it is submitted.
+     */
+    void (*flush)(const struct feed_host *h);
 };
 
 /*
@@ -373,7 +389,8 @@ struct feed_host {
  * open(host, conf, &state, err, errlen): binds or listens. Called before
  *   the daemon drops root, on the main thread. Returns FEED_OK or FEED_FAIL.
  * run(host, state): the source's loop: read requests while
- *   host->accepting(), submit() them, poll host->wake_fd() and call
+ *   host->accepting(), submit() them (then host->flush() when nothing
+ *   more is waiting, if the host has it), poll host->wake_fd() and call
  *   host->drain(); return 0 when host->finished(), or -1 after logging a
  *   fatal error.
  * reply(host, state, tag, tag_len, text, len): sends `text` to the

@@ -589,10 +589,13 @@ zmq_rep_run(const struct feed_host *host, void *state)
         {NULL, h->wake_fd(h), ZMQ_POLLIN, 0},
     };
 
+    int bursts = FEED_HOST_HAS(h, flush);
+
     /* The gate's sockets are served even while the queue is full. */
     gate_poll_items(s->gate, items + 2);
     while (!h->finished(h)) {
         int reading = h->accepting(h);
+        int wake;
 
         items[0].events = reading ? ZMQ_POLLIN : 0;
         if (zmq_poll(items, 4, -1) == -1) {
@@ -604,19 +607,25 @@ zmq_rep_run(const struct feed_host *host, void *state)
             return -1;
         }
         gate_serve(s->gate, items + 2);
+        wake = (items[1].revents & ZMQ_POLLIN) != 0;
         /*
-         * Read what is waiting before answering: requests that arrived
-         * while the last batch committed join the queue now, so the next
-         * batch holds them instead of missing them by one commit.
+         * Read what is waiting, all of it, before answering: woken by the
+         * end of a commit, the core may have told us to leave requests
+         * with their clients until now (accepting() was zero), and the
+         * free worker takes them as one batch while the replies go out.
          */
-        if (reading && (items[0].revents & ZMQ_POLLIN)) {
+        if (reading ? (items[0].revents & ZMQ_POLLIN) != 0
+                    : wake && h->accepting(h)) {
             for (int i = 0; i < READ_BURST && h->accepting(h); i++) {
                 if (!read_request(h, s)) {
                     break;
                 }
             }
+            if (bursts) {
+                h->flush(h);
+            }
         }
-        if (items[1].revents & ZMQ_POLLIN) {
+        if (wake) {
             h->drain(h);
         }
     }
@@ -692,7 +701,7 @@ FEED_EXPORT const struct feed_plugin feed_plugin = {
     FEED_PLUGIN_HEADER,
     .kind = FEED_KIND_SOURCE,
     .name = "zmq_rep",
-    .version = "1.1.0",
+    .version = "1.2.0",
     .summary = "receives requests from ZeroMQ REQ clients, replies TRUE or "
                "FALSE <reason>",
     .configure = zmq_rep_configure,

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -473,8 +474,7 @@ pop_one_and_write(struct queue *q)
 }
 
 static void
-while_one_worker_writes_another_waits_for_it_before_a_small_batch(
-    void **state)
+while_one_worker_writes_another_waits_for_it_before_a_small_batch(void **state)
 {
     struct queue q;
     struct waiter w;
@@ -595,19 +595,20 @@ closing_while_one_writes_lets_every_waiting_worker_finish(void **state)
     queue_destroy(&q);
 }
 
-/* Like a worker that has written: done, and the next batch, in one step. */
+/* Like a worker that has written: written, then the next batch. */
 static size_t
 next_batch(struct queue *q, struct msg **out, size_t cap, int *idle)
 {
     size_t nout;
     int room;
 
+    queue_written(q);
     /*
      * Timed: a worker woken by mistake that took the batch must not leave
      * this thread blocked for ever.
      */
-    return queue_next(q, WAITER_BATCH_MAX, out, cap, &nout, &room, 2000,
-                      idle);
+    return queue_pop_wait(q, WAITER_BATCH_MAX, out, cap, &nout, &room, 2000,
+                          idle);
 }
 
 static void
@@ -679,7 +680,7 @@ a_worker_done_that_finds_nothing_no_longer_counts_as_writing(void **state)
 }
 
 static void
-the_writer_taking_the_rest_of_a_closed_queue_lets_the_others_leave(
+the_writer_done_with_a_closed_queue_lets_every_worker_drain_and_leave(
     void **state)
 {
     struct queue q;
@@ -691,6 +692,8 @@ the_writer_taking_the_rest_of_a_closed_queue_lets_the_others_leave(
     struct msg *out[4];
     long before1;
     long before2;
+    size_t mine;
+    size_t theirs;
     int idle;
 
     (void)state;
@@ -706,15 +709,183 @@ the_writer_taking_the_rest_of_a_closed_queue_lets_the_others_leave(
     /* Both wake, see the writer still busy, and sleep again ... */
     await_sleep_again(w1.tid, before1);
     await_sleep_again(w2.tid, before2);
-    /* ... the writer takes the rest itself, and neither may sleep on. */
-    assert_int_equal(next_batch(&q, out, 4, &idle), 1);
-    assert_int_equal(id_of(out[0]), 2);
-    assert_int_equal(join_waiter(&w1, t1) + join_waiter(&w2, t2), 0);
-    assert_int_equal(next_batch(&q, out + 1, 3, &idle), 0);
+    /*
+     * ... the writer is done: exactly one of the three takes the rest, and
+     * nobody sleeps on.
+     */
+    mine = next_batch(&q, out, 4, &idle);
+    theirs = join_waiter(&w1, t1) + join_waiter(&w2, t2);
+    assert_int_equal(mine + theirs, 1);
     assert_int_equal(idle, 0);
-    msg_free(out[0]);
+    if (mine == 1) {
+        assert_int_equal(id_of(out[0]), 2);
+        msg_free(out[0]);
+        assert_int_equal(next_batch(&q, out + 1, 3, &idle), 0);
+        assert_int_equal(idle, 0);
+    } else {
+        msg_free(w1.got ? w1.out[0] : w2.out[0]);
+    }
     msg_free(writing);
     queue_destroy(&q);
+}
+
+/* ------------------------------------------------------------------
+ * The source's side: chains, and holding back while a commit runs
+ */
+
+static void
+a_chain_pushed_at_once_is_taken_whole_by_the_worker_it_wakes(void **state)
+{
+    struct queue q;
+    struct waiter w;
+    pthread_t t;
+    struct msg *a = make_msg(1, 1);
+    struct msg *b = make_msg(2, 2);
+    struct msg *c = make_msg(3, 1);
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    start_waiter(&w, &t, &q);
+    a->next = b;
+    b->next = c;
+    queue_push_chain(&q, a, c, 3, 4);
+    assert_int_equal(join_waiter(&w, t), 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(id_of(w.out[i]), i + 1);
+        msg_free(w.out[i]);
+    }
+    assert_int_equal(queue_depth(&q), 0);
+    queue_done(&q);
+    queue_destroy(&q);
+}
+
+static void
+a_burst_worth_several_batches_is_shared_by_the_waiting_workers(void **state)
+{
+    struct queue q;
+    struct waiter w1;
+    struct waiter w2;
+    pthread_t t1;
+    pthread_t t2;
+    struct msg *head = NULL;
+    struct msg *tail = NULL;
+    struct timespec pause = {0, 1000000};
+    time_t give_up = time(NULL) + DEADLINE_S;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 1000), 0);
+    start_waiter(&w1, &t1, &q);
+    start_waiter(&w2, &t2, &q);
+    /* Four messages of 10 records: 40, with batch_max 80 (enough: 10). */
+    for (uint32_t id = 1; id <= 4; id++) {
+        struct msg *m = make_msg(id, 10);
+        if (tail != NULL) {
+            tail->next = m;
+        } else {
+            head = m;
+        }
+        tail = m;
+    }
+    queue_push_chain(&q, head, tail, 4, 40);
+    while (queue_depth(&q) > 0) {
+        assert_true(time(NULL) < give_up);
+        nanosleep(&pause, NULL);
+    }
+    /* Each took half, side by side: not one all of it. */
+    assert_int_equal(join_waiter(&w1, t1), 2);
+    assert_int_equal(join_waiter(&w2, t2), 2);
+    for (size_t i = 0; i < 2; i++) {
+        msg_free(w1.out[i]);
+        msg_free(w2.out[i]);
+    }
+    queue_done(&q);
+    queue_done(&q);
+    queue_destroy(&q);
+}
+
+static void
+the_source_holds_back_only_while_a_small_batch_would_wait(void **state)
+{
+    struct queue q;
+    struct msg *writing;
+
+    (void)state;
+    assert_int_equal(queue_init(&q, 100), 0);
+    /* Nobody writes: read at once. */
+    assert_int_equal(queue_gather(&q, 1), 0);
+    queue_push(&q, make_msg(1, 1));
+    writing = pop_one_and_write(&q); /* batch_max 80: enough is 10 */
+    /* A commit is under way: a small burst waits with its clients ... */
+    assert_int_equal(queue_gather(&q, 1), 1);
+    assert_int_equal(queue_gather(&q, 9), 1);
+    /* ... a large one is worth a transaction in parallel. */
+    assert_int_equal(queue_gather(&q, 10), 0);
+    /* The commit ended: read again. */
+    queue_written(&q);
+    assert_int_equal(queue_gather(&q, 1), 0);
+    /* Closing: never hold back what must drain. */
+    queue_push(&q, make_msg(2, 1));
+    msg_free(writing);
+    writing = pop_one_and_write(&q);
+    queue_close(&q);
+    assert_int_equal(queue_gather(&q, 1), 0);
+    queue_written(&q);
+    msg_free(writing);
+    queue_destroy(&q);
+}
+
+/* Nonzero when the eventfd has been written; reading clears it. */
+static int
+signalled(int fd)
+{
+    uint64_t count;
+
+    return read(fd, &count, sizeof count) == (ssize_t)sizeof count;
+}
+
+static void
+a_commit_that_outlasts_an_idle_workers_wait_ends_the_hold(void **state)
+{
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct queue q;
+    struct msg *writing;
+    struct msg *out[4];
+    size_t nout;
+    int room;
+    int idle;
+
+    (void)state;
+    assert_true(fd >= 0);
+    assert_int_equal(queue_init(&q, 100), 0);
+    queue_notify(&q, fd);
+    queue_push(&q, make_msg(1, 1));
+    writing = pop_one_and_write(&q);
+    assert_int_equal(queue_gather(&q, 1), 1);
+    assert_false(signalled(fd));
+    /* Another worker waits 50 ms with nothing queued: the source is told. */
+    assert_int_equal(
+        queue_pop_wait(&q, WAITER_BATCH_MAX, out, 4, &nout, &room, 50, &idle),
+        0);
+    assert_int_equal(idle, 1);
+    assert_true(signalled(fd));
+    /* Until no commit is under way, the source reads whatever it finds. */
+    assert_int_equal(queue_gather(&q, 1), 0);
+    assert_int_equal(queue_gather(&q, 1), 0);
+    queue_written(&q);
+    msg_free(writing);
+    /* The next commit may hold it back again; idle waits without a hold
+     * tell nobody. */
+    queue_push(&q, make_msg(2, 1));
+    writing = pop_one_and_write(&q);
+    assert_int_equal(
+        queue_pop_wait(&q, WAITER_BATCH_MAX, out, 4, &nout, &room, 10, &idle),
+        0);
+    assert_false(signalled(fd));
+    assert_int_equal(queue_gather(&q, 1), 1);
+    queue_written(&q);
+    msg_free(writing);
+    queue_destroy(&q);
+    close(fd);
 }
 
 /* ------------------------------------------------------------------
@@ -736,7 +907,7 @@ struct crowd {
 
 struct consumer {
     struct crowd *c;
-    int next; /* nonzero: queue_next() after a batch, as the workers do */
+    int next; /* nonzero: queue_written() after a batch, as the workers do */
     uint64_t messages;
     uint64_t records;
     uint64_t id_sum;
@@ -789,7 +960,9 @@ consume(void *arg)
             pthread_mutex_unlock(&c->room_lock);
         }
         if (me->next) {
-            n = queue_next(&c->q, BATCH_MAX, out, 64, &nout, &room, 0, &idle);
+            queue_written(&c->q);
+            n = queue_pop_wait(&c->q, BATCH_MAX, out, 64, &nout, &room, 0,
+                               &idle);
         } else {
             queue_done(&c->q);
             n = queue_pop(&c->q, BATCH_MAX, out, 64, &nout, &room);
@@ -905,8 +1078,7 @@ main(void)
         cmocka_unit_test(a_push_wakes_a_worker_blocked_in_pop),
         cmocka_unit_test(
             while_one_worker_writes_another_waits_for_it_before_a_small_batch),
-        cmocka_unit_test(
-            enough_records_do_not_wait_for_the_worker_that_writes),
+        cmocka_unit_test(enough_records_do_not_wait_for_the_worker_that_writes),
         cmocka_unit_test(
             closing_while_one_writes_lets_every_waiting_worker_finish),
         cmocka_unit_test(
@@ -914,7 +1086,15 @@ main(void)
         cmocka_unit_test(
             a_worker_done_that_finds_nothing_no_longer_counts_as_writing),
         cmocka_unit_test(
-            the_writer_taking_the_rest_of_a_closed_queue_lets_the_others_leave),
+            the_writer_done_with_a_closed_queue_lets_every_worker_drain_and_leave),
+        cmocka_unit_test(
+            a_chain_pushed_at_once_is_taken_whole_by_the_worker_it_wakes),
+        cmocka_unit_test(
+            a_burst_worth_several_batches_is_shared_by_the_waiting_workers),
+        cmocka_unit_test(
+            the_source_holds_back_only_while_a_small_batch_would_wait),
+        cmocka_unit_test(
+            a_commit_that_outlasts_an_idle_workers_wait_ends_the_hold),
         cmocka_unit_test(
             every_message_is_popped_exactly_once_by_concurrent_workers),
     };
