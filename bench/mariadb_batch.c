@@ -3,7 +3,7 @@
  *
  * usage: mariadb_batch (--socket PATH | --host H --port P) [--user U]
  *            [--password P] [--database D] [--table T] [--connections C]
- *            [--rows N] [--batch B] [--mode update|insert|each|load]
+ *            [--rows N] [--batch B] [--mode update|insert|each|load|loadb]
  *            [--ticket-base T] [--duration S]
  *
  * Writes N rows of the fee table over C connections, one thread each, with
@@ -20,6 +20,9 @@
  *           autocommit UPDATE, two round trips and two commits
  *   load    each connection writes its rows to a CSV file first (not
  *           timed), then LOAD DATA LOCAL INFILE and COMMIT
+ *   loadb   LOAD DATA LOCAL INFILE and COMMIT per B rows, the rows served
+ *           from memory (made before the clock starts): LOAD DATA in
+ *           transactions as large as a pipeline can have in flight
  *
  * The session is the sink's: strict sql_mode, READ COMMITTED. With
  * --duration S no loop starts after S seconds. The one output line,
@@ -42,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <errmsg.h>
 #include <mysql.h>
 
 #include "number.h"
@@ -62,10 +66,11 @@ enum mode {
     MODE_INSERT,
     MODE_EACH,
     MODE_LOAD,
+    MODE_LOADB,
 };
 
-static const char *const mode_names[] = {"update", "insert", "each", "load",
-                                         NULL};
+static const char *const mode_names[] = {"update", "insert", "each",
+                                         "load",   "loadb",  NULL};
 
 /* Set by main() before any thread starts, then read-only. */
 struct options {
@@ -93,10 +98,14 @@ struct conn {
     uint64_t count; /* rows it is to write */
     uint64_t done;  /* rows committed */
     MYSQL *db;
-    char *sql;    /* the statement being built */
-    char *sql2;   /* update: the UPDATE of the same rows */
-    size_t cap;   /* of each */
-    char csv[64]; /* load: the CSV file's path, "" when none */
+    char *sql;        /* the statement being built */
+    char *sql2;       /* update: the UPDATE of the same rows */
+    size_t cap;       /* of each */
+    char csv[64];     /* load: the CSV file's path, "" when none */
+    char *rows;       /* loadb: every row of the connection, as CSV lines */
+    size_t *line_at;  /* loadb: where row i starts, i = 0..count */
+    size_t serve_at;  /* loadb: the part of `rows` being sent, */
+    size_t serve_end; /* from the local infile handler */
     int failed;
     char err[ERR_MAX];
 };
@@ -158,7 +167,7 @@ connect_db(struct conn *c)
         return fail(c, "out of memory");
     }
     mysql_options(c->db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    if (o->mode == MODE_LOAD) {
+    if (o->mode == MODE_LOAD || o->mode == MODE_LOADB) {
         mysql_options(c->db, MYSQL_OPT_LOCAL_INFILE, &one);
     }
     if (mysql_real_connect(c->db, o->socket != NULL ? "localhost" : o->host,
@@ -308,6 +317,98 @@ load(struct conn *c)
     return 0;
 }
 
+/* loadb: the local infile handler, serving rows[serve_at, serve_end). */
+static int
+infile_init(void **ptr, const char *name, void *userdata)
+{
+    (void)name; /* whatever the server asks for, it gets the batch */
+    *ptr = userdata;
+    return 0;
+}
+
+static int
+infile_read(void *ptr, char *buf, unsigned int len)
+{
+    struct conn *c = ptr;
+    size_t n = c->serve_end - c->serve_at;
+
+    if (n > len) {
+        n = len;
+    }
+    memcpy(buf, c->rows + c->serve_at, n);
+    c->serve_at += n;
+    return (int)n;
+}
+
+static void
+infile_end(void *ptr)
+{
+    (void)ptr;
+}
+
+static int
+infile_error(void *ptr, char *msg, unsigned int len)
+{
+    (void)ptr;
+    snprintf(msg, len, "no rows to send");
+    return CR_UNKNOWN_ERROR;
+}
+
+/* loadb: every row in memory, and the handler (not timed). */
+static int
+make_rows(struct conn *c)
+{
+    size_t at = 0;
+
+    c->rows = malloc(c->count * ROW_MAX + 1);
+    c->line_at = malloc((c->count + 1) * sizeof *c->line_at);
+    if (c->rows == NULL || c->line_at == NULL) {
+        return fail(c, "out of memory");
+    }
+    for (uint64_t i = 0; i < c->count; i++) {
+        char row[ROW_MAX];
+        int n;
+
+        trade(row, sizeof row, c->first + i);
+        c->line_at[i] = at;
+        n = snprintf(c->rows + at, ROW_MAX, "%s,Y\n", row);
+        if (n < 0 || n >= ROW_MAX) {
+            return fail(c, "a row is too long");
+        }
+        at += (size_t)n;
+    }
+    c->line_at[c->count] = at;
+    mysql_set_local_infile_handler(c->db, infile_init, infile_read, infile_end,
+                                   infile_error, c);
+    return 0;
+}
+
+/* loadb: rows [i, i + n) of the connection in one LOAD DATA, committed. */
+static int
+load_batch(struct conn *c, uint64_t i, uint64_t n)
+{
+    int len = snprintf(c->sql, c->cap,
+                       "LOAD DATA LOCAL INFILE 'batch' INTO TABLE `%s` "
+                       "FIELDS TERMINATED BY ',' "
+                       "(ticket, login, volume, status)",
+                       c->opt->table);
+
+    c->serve_at = c->line_at[i];
+    c->serve_end = c->line_at[i + n];
+    if (run(c, c->sql, (size_t)len, "load data") == -1) {
+        return -1;
+    }
+    if (mysql_affected_rows(c->db) != n) {
+        return fail(c, "load data: %llu rows affected, not %" PRIu64,
+                    (unsigned long long)mysql_affected_rows(c->db), n);
+    }
+    if (mysql_commit(c->db) != 0) {
+        return db_fail(c, "commit");
+    }
+    c->done += n;
+    return 0;
+}
+
 /* The timed part of one connection's work. */
 static void
 work(struct conn *c)
@@ -335,7 +436,11 @@ work(struct conn *c)
         if (n > (uint64_t)o->batch) {
             n = (uint64_t)o->batch;
         }
-        write_batch(c, c->first + i, n);
+        if (o->mode == MODE_LOADB) {
+            load_batch(c, i, n);
+        } else {
+            write_batch(c, c->first + i, n);
+        }
         i += n;
     }
 }
@@ -354,6 +459,8 @@ conn_main(void *arg)
         fail(c, "out of memory");
     } else if (connect_db(c) == 0 && c->opt->mode == MODE_LOAD) {
         write_csv(c);
+    } else if (c->db != NULL && !c->failed && c->opt->mode == MODE_LOADB) {
+        make_rows(c);
     }
     /* Every thread reaches the barrier, failed or not: main waits too. */
     pthread_barrier_wait(c->ready);
@@ -366,6 +473,8 @@ conn_main(void *arg)
     }
     free(c->sql2);
     free(c->sql);
+    free(c->rows);
+    free(c->line_at);
     mysql_thread_end();
     return NULL;
 }
@@ -378,7 +487,7 @@ usage(FILE *out)
                  "           [--password P] [--database D] [--table T] "
                  "[--connections C]\n"
                  "           [--rows N] [--batch B] "
-                 "[--mode update|insert|each|load]\n"
+                 "[--mode update|insert|each|load|loadb]\n"
                  "           [--ticket-base T] [--duration S]\n");
 }
 
