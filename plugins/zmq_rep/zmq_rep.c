@@ -609,11 +609,16 @@ zmq_rep_run(const struct feed_host *host, void *state)
         gate_serve(s->gate, items + 2);
         wake = (items[1].revents & ZMQ_POLLIN) != 0;
         /*
-         * Read what is waiting, all of it, before answering: woken by the
-         * end of a commit, the core may have told us to leave requests
-         * with their clients until now (accepting() was zero), and the
-         * free worker takes them as one batch while the replies go out.
+         * Replies first, then every request waiting, as the minimal loop
+         * does: the answered clients' next requests are on their way
+         * while we read. Woken by the end of a commit, the core may have
+         * told us to leave requests with their clients until now
+         * (accepting() was zero): the free worker takes them all as one
+         * batch (flush()).
          */
+        if (wake) {
+            h->drain(h);
+        }
         if (reading ? (items[0].revents & ZMQ_POLLIN) != 0
                     : wake && h->accepting(h)) {
             for (int i = 0; i < READ_BURST && h->accepting(h); i++) {
@@ -624,9 +629,6 @@ zmq_rep_run(const struct feed_host *host, void *state)
             if (bursts) {
                 h->flush(h);
             }
-        }
-        if (wake) {
-            h->drain(h);
         }
     }
     return 0;
