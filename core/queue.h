@@ -15,21 +15,20 @@ struct queue_waiter;
 
 struct queue {
     pthread_mutex_t lock;
-    struct queue_waiter
-        *idle;             /* guarded by lock: sleeping workers, last first */
-    struct msg *head;      /* guarded by lock */
-    struct msg *tail;      /* guarded by lock */
-    size_t nmsgs;          /* guarded by lock */
-    int closed;            /* guarded by lock */
-    unsigned writing;      /* guarded by lock: workers between pop, done */
-    unsigned waiting;      /* guarded by lock: workers on `idle` */
-    size_t enough;         /* guarded by lock: see queue_pop() */
-    int held;              /* guarded by lock: the source holds back */
-    int no_hold;           /* guarded by lock: a commit outlasted a wait */
-    uint64_t held_since;   /* guarded by lock: clock_ms() of the hold */
-    int notify_fd;         /* set before workers start: the source's */
-    atomic_size_t records; /* written under lock, read by anyone */
-    size_t max;            /* set before workers start, then read-only */
+    struct queue_waiter *idle; /* guarded by lock: asleep, last first */
+    struct msg *head;          /* guarded by lock */
+    struct msg *tail;          /* guarded by lock */
+    size_t nmsgs;              /* guarded by lock */
+    int closed;                /* guarded by lock */
+    unsigned writing;          /* guarded by lock: workers between pop, done */
+    unsigned waiting;          /* guarded by lock: workers on `idle` */
+    size_t enough;             /* guarded by lock: see queue_pop() */
+    int held;                  /* guarded by lock: the source holds back */
+    int no_hold;               /* guarded by lock: a commit outlasted a wait */
+    uint64_t held_since;       /* guarded by lock: clock_ms() of the hold */
+    int notify_fd;             /* set before workers start: the source's */
+    atomic_size_t records;     /* written under lock, read by anyone */
+    size_t max;                /* set before workers start, then read-only */
 };
 
 int queue_init(struct queue *q, size_t max);
