@@ -66,6 +66,16 @@ msg_free(struct msg *m)
     free(m);
 }
 
+void
+msg_free_chain(struct msg *m)
+{
+    while (m != NULL) {
+        struct msg *next = m->next;
+        msg_free(m);
+        m = next;
+    }
+}
+
 int
 msg_add_record(struct msg *m, size_t nfields, uint32_t line,
                const struct feed_value *values)

@@ -41,6 +41,22 @@ struct msg *msg_new(const void *tag, size_t tag_len, const void *body,
 /* Frees the msg and its records. Takes NULL. */
 void msg_free(struct msg *m);
 
+/* Frees every msg of a chain linked by next. Takes NULL. */
+void msg_free_chain(struct msg *m);
+
+/* Appends m to the chain *head..*tail (both NULL when it is empty). */
+static inline void
+msg_append(struct msg **head, struct msg **tail, struct msg *m)
+{
+    m->next = NULL;
+    if (*tail != NULL) {
+        (*tail)->next = m;
+    } else {
+        *head = m;
+    }
+    *tail = m;
+}
+
 /* The body: len bytes followed by a NUL. */
 static inline const char *
 msg_body(const struct msg *m)

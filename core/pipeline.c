@@ -174,13 +174,7 @@ pipeline_submit(struct pipeline *pl, const struct feed_request *req)
         queue_push(&pl->queue, m);
         return 0;
     }
-    m->next = NULL;
-    if (pl->pending_tail != NULL) {
-        pl->pending_tail->next = m;
-    } else {
-        pl->pending_head = m;
-    }
-    pl->pending_tail = m;
+    msg_append(&pl->pending_head, &pl->pending_tail, m);
     pl->pending_msgs++;
     pl->pending_records += m->nrec;
     return 0;
@@ -201,7 +195,7 @@ pipeline_accepting(struct pipeline *pl)
         return 0;
     }
     /* What is read but not yet queued counts against queue_max too. */
-    if (queue_depth(&pl->queue) + pl->pending_records >= pl->set.queue_max) {
+    if (!queue_room(&pl->queue, pl->pending_records)) {
         return 0;
     }
     /*
@@ -428,7 +422,6 @@ pipeline_new(struct stage *source, struct stage *parser, struct stage *sink,
         goto fail;
     }
     pl->queue_ready = 1;
-    queue_notify(&pl->queue, pl->wake_fd);
     pl->workers = calloc(set->threads, sizeof *pl->workers);
     if (pl->workers == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -662,24 +655,12 @@ pipeline_queue_depth(struct pipeline *pl)
 void
 pipeline_free(struct pipeline *pl)
 {
-    struct msg *m;
-
     if (pl == NULL) {
         return;
     }
     close_source(pl);
-    m = pl->replies;
-    while (m != NULL) {
-        struct msg *next = m->next;
-        msg_free(m);
-        m = next;
-    }
-    m = pl->pending_head;
-    while (m != NULL) {
-        struct msg *next = m->next;
-        msg_free(m);
-        m = next;
-    }
+    msg_free_chain(pl->replies);
+    msg_free_chain(pl->pending_head);
     for (unsigned i = 0; pl->workers != NULL && i < pl->set.threads; i++) {
         struct worker *w = &pl->workers[i];
         if (w->pl != NULL) {

@@ -25,7 +25,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <time.h>
-#include <unistd.h>
 
 /*
  * Each thread that waits in a pop has its own condition variable, and the
@@ -34,35 +33,14 @@
  * the writing while the others sleep on.
  */
 struct queue_waiter {
-    pthread_cond_t cond;       /* on CLOCK_MONOTONIC, for timed waits */
+    pthread_cond_t cond;       /* waited on with CLOCK_MONOTONIC deadlines */
     struct queue_waiter *next; /* guarded by the queue's lock */
     int idle;                  /* guarded by the queue's lock: on the stack */
-    int ready;                 /* this thread's own: cond is set up */
 };
 
-static _Thread_local struct queue_waiter self;
-
-/* This thread's waiter, set up on first use; NULL if that failed. */
-static struct queue_waiter *
-waiter(void)
-{
-    pthread_condattr_t attr;
-
-    if (self.ready) {
-        return &self;
-    }
-    if (pthread_condattr_init(&attr) != 0) {
-        return NULL;
-    }
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    if (pthread_cond_init(&self.cond, &attr) != 0) {
-        pthread_condattr_destroy(&attr);
-        return NULL;
-    }
-    pthread_condattr_destroy(&attr);
-    self.ready = 1;
-    return &self;
-}
+static _Thread_local struct queue_waiter self = {
+    .cond = PTHREAD_COND_INITIALIZER,
+};
 
 /* Wakes the worker that went idle last, if any. Under q->lock. */
 static void
@@ -104,7 +82,8 @@ sleep_idle(struct queue *q, struct queue_waiter *me, unsigned wait_ms,
     if (wait_ms == 0) {
         rc = pthread_cond_wait(&me->cond, &q->lock);
     } else {
-        rc = pthread_cond_timedwait(&me->cond, &q->lock, deadline);
+        rc = pthread_cond_clockwait(&me->cond, &q->lock, CLOCK_MONOTONIC,
+                                    deadline);
     }
     if (me->idle) {
         /* Not woken (a timeout, or spurious): off the stack by itself. */
@@ -130,7 +109,6 @@ queue_init(struct queue *q, size_t max)
     q->enough = 1;
     q->held = 0;
     q->no_hold = 0;
-    q->notify_fd = -1;
     q->waiting = 0;
     atomic_init(&q->records, 0);
     q->max = max;
@@ -144,32 +122,21 @@ queue_init(struct queue *q, size_t max)
 void
 queue_destroy(struct queue *q)
 {
-    struct msg *m = queue_take_all(q);
-
-    while (m != NULL) {
-        struct msg *next = m->next;
-        msg_free(m);
-        m = next;
-    }
+    msg_free_chain(queue_take_all(q));
     pthread_mutex_destroy(&q->lock);
 }
 
 int
-queue_room(struct queue *q)
+queue_room(struct queue *q, size_t unqueued)
 {
-    return atomic_load_explicit(&q->records, memory_order_relaxed) < q->max;
+    return atomic_load_explicit(&q->records, memory_order_relaxed) + unqueued <
+           q->max;
 }
 
 size_t
 queue_depth(struct queue *q)
 {
     return atomic_load_explicit(&q->records, memory_order_relaxed);
-}
-
-void
-queue_notify(struct queue *q, int fd)
-{
-    q->notify_fd = fd;
 }
 
 void
@@ -221,17 +188,6 @@ enough_for(size_t batch_max)
     return batch_max / 8 > 0 ? batch_max / 8 : 1;
 }
 
-/* Wakes whoever polls the eventfd `fd`; a full counter still reads. */
-static void
-wake(int fd)
-{
-    uint64_t one = 1;
-
-    if (write(fd, &one, sizeof one) < 0) {
-        (void)0;
-    }
-}
-
 size_t
 queue_pop(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
           size_t *nout, int *room)
@@ -250,9 +206,6 @@ queue_pop_wait(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
     size_t records = 0;
     size_t before;
     size_t limit = batch_max;
-    int notify = -1;
-    struct queue_waiter *me = waiter();
-    uint64_t deadline_ms = clock_ms() + wait_ms;
 
     *idle = 0;
     pthread_mutex_lock(&q->lock);
@@ -263,17 +216,8 @@ queue_pop_wait(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
                             : q->writing == 0 || before >= q->enough) {
             break;
         }
-        int rc;
+        int rc = sleep_idle(q, &self, wait_ms, &deadline);
 
-        if (me == NULL) {
-            /* Cannot sleep: take what is there, or retry after a while. */
-            pthread_mutex_unlock(&q->lock);
-            nanosleep(&(struct timespec){0, 1000000}, NULL);
-            pthread_mutex_lock(&q->lock);
-            rc = wait_ms > 0 && clock_ms() >= deadline_ms ? ETIMEDOUT : 0;
-        } else {
-            rc = sleep_idle(q, me, wait_ms, &deadline);
-        }
         if (rc == ETIMEDOUT) {
             /*
              * A commit under way for the whole wait is slow: take what is
@@ -284,18 +228,15 @@ queue_pop_wait(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
                  * A source that has held its requests back for a whole
                  * wait reads them now, so that this worker may take them.
                  */
+                *room = 0;
                 if (q->held && clock_ms() - q->held_since >= wait_ms) {
                     q->held = 0;
                     q->no_hold = 1;
-                    notify = q->notify_fd;
+                    *room = 1; /* the caller wakes the source */
                 }
                 *idle = 1;
                 *nout = 0;
-                *room = 0;
                 pthread_mutex_unlock(&q->lock);
-                if (notify >= 0) {
-                    wake(notify);
-                }
                 return 0;
             }
             before = atomic_load_explicit(&q->records, memory_order_relaxed);
@@ -336,8 +277,12 @@ queue_pop_wait(struct queue *q, size_t batch_max, struct msg **out, size_t cap,
     return n;
 }
 
-void
-queue_written(struct queue *q)
+/*
+ * A worker's write has ended: queue_written(), and with `handing_on` also
+ * a wake for what gathered meanwhile (queue_done()).
+ */
+static void
+end_write(struct queue *q, int handing_on)
 {
     pthread_mutex_lock(&q->lock);
     q->writing--;
@@ -349,6 +294,9 @@ queue_written(struct queue *q)
     if (q->closed) {
         /* Draining: whoever waits may now take the rest, or leave. */
         wake_all(q);
+    } else if (handing_on && q->head != NULL) {
+        /* What gathered meanwhile is a batch for the next worker. */
+        wake_one(q);
     }
     /*
      * Otherwise nobody is woken: whatever a waiting worker could take now,
@@ -359,22 +307,15 @@ queue_written(struct queue *q)
 }
 
 void
+queue_written(struct queue *q)
+{
+    end_write(q, 0);
+}
+
+void
 queue_done(struct queue *q)
 {
-    pthread_mutex_lock(&q->lock);
-    q->writing--;
-    if (q->writing == 0) {
-        q->held = 0;
-        q->no_hold = 0;
-    }
-    if (q->closed) {
-        /* Draining: whoever waits may now take the rest, or leave. */
-        wake_all(q);
-    } else if (q->head != NULL) {
-        /* What gathered meanwhile is a batch for the next worker. */
-        wake_one(q);
-    }
-    pthread_mutex_unlock(&q->lock);
+    end_write(q, 1);
 }
 
 int

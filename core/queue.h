@@ -26,7 +26,6 @@ struct queue {
     int held;                  /* guarded by lock: the source holds back */
     int no_hold;               /* guarded by lock: a commit outlasted a wait */
     uint64_t held_since;       /* guarded by lock: clock_ms() of the hold */
-    int notify_fd;             /* set before workers start: the source's */
     atomic_size_t records;     /* written under lock, read by anyone */
     size_t max;                /* set before workers start, then read-only */
 };
@@ -35,20 +34,15 @@ int queue_init(struct queue *q, size_t max);
 void queue_destroy(struct queue *q);
 
 /*
- * Nonzero while the queue holds fewer than max records. The source reads a
- * new request only then, so the queue never holds more than max records
- * plus one request: a request larger than max still gets through alone.
+ * Nonzero while the queue's records and `unqueued` more (read by the source
+ * but not yet pushed) are fewer than max. The source reads a new request
+ * only then, so the queue never holds more than max records plus one
+ * request: a request larger than max still gets through alone.
  */
-int queue_room(struct queue *q);
+int queue_room(struct queue *q, size_t unqueued);
 
 /* Records queued now. */
 size_t queue_depth(struct queue *q);
-
-/*
- * The eventfd the source polls: written when a source that holds back
- * (queue_gather()) should read after all.
- */
-void queue_notify(struct queue *q, int fd);
 
 /* Appends a msg with at least one record; the queue owns it. */
 void queue_push(struct queue *q, struct msg *m);
@@ -67,12 +61,11 @@ void queue_push_chain(struct queue *q, struct msg *head, struct msg *tail,
  * source's last read (`burst`, in records) was smaller than a batch worth
  * a parallel transaction, what it would read could only wait here. Left
  * with its client, a request costs no wake-up; read at once when the
- * commit ends, the waiting ones make one batch. The caller must poll the
- * fd given to queue_notify() and ask again when it is readable. The
- * worker that ends the last commit hands replies back (which wakes the
- * source); a commit still under way after a whole wait of an idle worker
- * (queue_pop_wait()) ends the hold until no commit is under way, waking
- * the source through the notify fd.
+ * commit ends, the waiting ones make one batch. The source must ask again
+ * when woken. The worker that ends the last commit hands replies back
+ * (which wakes the source); a commit still under way after a whole wait
+ * of an idle worker (queue_pop_wait()) ends the hold until no commit is
+ * under way, and that pop sets *room so its caller wakes the source.
  */
 int queue_gather(struct queue *q, size_t burst);
 
@@ -90,7 +83,8 @@ int queue_gather(struct queue *q, size_t burst);
  * 0 once the queue is closed and empty. `out` and *nout (set to the same
  * count) are written while the queue's lock is held, so whoever holds that
  * lock sees every message either still queued or in some worker's `out`.
- * *room is set when this pop made room for a waiting source. Every pop
+ * *room is set when the source should be woken: this pop made room for it
+ * (or, in queue_pop_wait(), ended its hold: see queue_gather()). Every pop
  * that returns messages must be followed by queue_done() or
  * queue_written().
  */

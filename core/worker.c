@@ -215,26 +215,13 @@ build_records(struct worker *w, size_t first, size_t n)
     return count;
 }
 
-/* Keeps an answered message for the hand-back after the whole batch. */
-static void
-answered(struct worker *w, struct msg *m)
-{
-    m->next = NULL;
-    if (w->done_tail != NULL) {
-        w->done_tail->next = m;
-    } else {
-        w->done_head = m;
-    }
-    w->done_tail = m;
-}
-
 /* batch[first, first + n) is committed: TRUE, once the batch is done. */
 static void
 finish(struct worker *w, size_t first, size_t n, size_t records)
 {
     pthread_mutex_lock(&w->lock);
     for (size_t i = first; i < first + n; i++) {
-        answered(w, w->batch[i]);
+        msg_append(&w->done_head, &w->done_tail, w->batch[i]);
         w->batch[i] = NULL;
     }
     pthread_mutex_unlock(&w->lock);
@@ -260,7 +247,7 @@ refuse(struct worker *w, size_t i, const char *err)
     pthread_mutex_lock(&w->lock);
     w->batch[i] = NULL;
     pthread_mutex_unlock(&w->lock);
-    answered(w, m);
+    msg_append(&w->done_head, &w->done_tail, m);
 }
 
 static void write_slice(struct worker *w, size_t first, size_t n);
@@ -438,6 +425,7 @@ worker_main(void *arg)
                                   pl->set.batch_max, &w->nbatch, &room, TICK_MS,
                                   &idle);
 
+        /* Room made, or a hold ended (queue_gather()): the source reads. */
         if (room) {
             signal_fd(pl->wake_fd);
         }

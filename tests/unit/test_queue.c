@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -132,7 +131,7 @@ a_new_queue_is_empty_and_has_room(void **state)
     (void)state;
     assert_int_equal(queue_init(&q, 10), 0);
     assert_int_equal(queue_depth(&q), 0);
-    assert_int_not_equal(queue_room(&q), 0);
+    assert_int_not_equal(queue_room(&q, 0), 0);
     assert_null(queue_take_all(&q));
     queue_destroy(&q);
 }
@@ -218,15 +217,15 @@ room_ends_at_max_records_but_a_large_message_still_gets_in(void **state)
     (void)state;
     assert_int_equal(queue_init(&q, 3), 0);
     PUSH(&q, 2);
-    assert_int_not_equal(queue_room(&q), 0);
+    assert_int_not_equal(queue_room(&q, 0), 0);
     queue_push(&q, make_msg(1, 1));
-    assert_int_equal(queue_room(&q), 0);
+    assert_int_equal(queue_room(&q, 0), 0);
     assert_int_equal(queue_depth(&q), 3);
     POP(&q, 100, 64, 0, 1);
     /* The source reads while there is room; a big request still fits. */
     queue_push(&q, make_msg(2, 10));
     assert_int_equal(queue_depth(&q), 10);
-    assert_int_equal(queue_room(&q), 0);
+    assert_int_equal(queue_room(&q, 0), 0);
     queue_destroy(&q);
 }
 
@@ -244,17 +243,17 @@ the_room_flag_is_set_only_by_the_pop_that_makes_room(void **state)
 
     /* 9 -> 6 (still full), 6 -> 3 (room), 3 -> 0 (already had room). */
     PUSH(&q, 3, 3, 3);
-    assert_int_equal(queue_room(&q), 0);
+    assert_int_equal(queue_room(&q, 0), 0);
     assert_int_equal(POP(&q, 3, 64, 0), 0);
-    assert_int_equal(queue_room(&q), 0);
+    assert_int_equal(queue_room(&q, 0), 0);
     assert_int_equal(POP(&q, 3, 64, 1), 1);
-    assert_int_not_equal(queue_room(&q), 0);
+    assert_int_not_equal(queue_room(&q, 0), 0);
     assert_int_equal(POP(&q, 3, 64, 2), 0);
 
     /* Exactly max is full: 5 -> 4 is no room yet, 4 -> 3 is. */
     PUSH(&q, 1, 1, 1, 1, 1);
     assert_int_equal(POP(&q, 1, 64, 0), 0);
-    assert_int_equal(queue_room(&q), 0);
+    assert_int_equal(queue_room(&q, 0), 0);
     assert_int_equal(POP(&q, 1, 64, 1), 1);
     assert_int_equal(POP(&q, 10, 64, 2, 3, 4), 0);
     queue_destroy(&q);
@@ -559,6 +558,34 @@ await_sleep_again(pid_t tid, long before)
     }
 }
 
+/*
+ * One message being written, two workers waiting, a second message queued
+ * (too small to go while the first is written), and the queue closed: both
+ * workers have woken, seen the writer still busy, and slept again. Returns
+ * the message being written; the caller ends that write.
+ */
+static struct msg *
+close_while_one_writes(struct queue *q, struct waiter *w1, pthread_t *t1,
+                       struct waiter *w2, pthread_t *t2)
+{
+    struct msg *writing;
+    long before1;
+    long before2;
+
+    assert_int_equal(queue_init(q, 100), 0);
+    queue_push(q, make_msg(1, 1));
+    writing = pop_one_and_write(q);
+    start_waiter(w1, t1, q);
+    start_waiter(w2, t2, q);
+    queue_push(q, make_msg(2, 1));
+    before1 = sleeps_of(w1->tid);
+    before2 = sleeps_of(w2->tid);
+    queue_close(q);
+    await_sleep_again(w1->tid, before1);
+    await_sleep_again(w2->tid, before2);
+    return writing;
+}
+
 static void
 closing_while_one_writes_lets_every_waiting_worker_finish(void **state)
 {
@@ -568,25 +595,14 @@ closing_while_one_writes_lets_every_waiting_worker_finish(void **state)
     pthread_t t1;
     pthread_t t2;
     struct msg *writing;
-    long before1;
-    long before2;
     size_t got;
 
     (void)state;
-    assert_int_equal(queue_init(&q, 100), 0);
-    queue_push(&q, make_msg(1, 1));
-    writing = pop_one_and_write(&q);
-    start_waiter(&w1, &t1, &q);
-    start_waiter(&w2, &t2, &q);
-    queue_push(&q, make_msg(2, 1));
-    before1 = sleeps_of(w1.tid);
-    before2 = sleeps_of(w2.tid);
-    queue_close(&q);
-    /* Both wake, see the writer still busy, and sleep again ... */
-    await_sleep_again(w1.tid, before1);
-    await_sleep_again(w2.tid, before2);
-    /* ... until it is done: one takes the message, and the other must not
-     * sleep on, since the queue is closed. */
+    writing = close_while_one_writes(&q, &w1, &t1, &w2, &t2);
+    /*
+     * The writer is done: one takes the message, and the other must not
+     * sleep on, since the queue is closed.
+     */
     queue_done(&q);
     got = join_waiter(&w1, t1) + join_waiter(&w2, t2);
     assert_int_equal(got, 1);
@@ -690,27 +706,14 @@ the_writer_done_with_a_closed_queue_lets_every_worker_drain_and_leave(
     pthread_t t2;
     struct msg *writing;
     struct msg *out[4];
-    long before1;
-    long before2;
     size_t mine;
     size_t theirs;
     int idle;
 
     (void)state;
-    assert_int_equal(queue_init(&q, 100), 0);
-    queue_push(&q, make_msg(1, 1));
-    writing = pop_one_and_write(&q);
-    start_waiter(&w1, &t1, &q);
-    start_waiter(&w2, &t2, &q);
-    queue_push(&q, make_msg(2, 1));
-    before1 = sleeps_of(w1.tid);
-    before2 = sleeps_of(w2.tid);
-    queue_close(&q);
-    /* Both wake, see the writer still busy, and sleep again ... */
-    await_sleep_again(w1.tid, before1);
-    await_sleep_again(w2.tid, before2);
+    writing = close_while_one_writes(&q, &w1, &t1, &w2, &t2);
     /*
-     * ... the writer is done: exactly one of the three takes the rest, and
+     * The writer is done: exactly one of the three takes the rest, and
      * nobody sleeps on.
      */
     mine = next_batch(&q, out, 4, &idle);
@@ -834,19 +837,9 @@ the_source_holds_back_only_while_a_small_batch_would_wait(void **state)
     queue_destroy(&q);
 }
 
-/* Nonzero when the eventfd has been written; reading clears it. */
-static int
-signalled(int fd)
-{
-    uint64_t count;
-
-    return read(fd, &count, sizeof count) == (ssize_t)sizeof count;
-}
-
 static void
 a_commit_that_outlasts_an_idle_workers_wait_ends_the_hold(void **state)
 {
-    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     struct queue q;
     struct msg *writing;
     struct msg *out[4];
@@ -855,37 +848,38 @@ a_commit_that_outlasts_an_idle_workers_wait_ends_the_hold(void **state)
     int idle;
 
     (void)state;
-    assert_true(fd >= 0);
     assert_int_equal(queue_init(&q, 100), 0);
-    queue_notify(&q, fd);
     queue_push(&q, make_msg(1, 1));
     writing = pop_one_and_write(&q);
     assert_int_equal(queue_gather(&q, 1), 1);
-    assert_false(signalled(fd));
-    /* Another worker waits 50 ms with nothing queued: the source is told. */
+    /*
+     * Another worker waits 50 ms with nothing queued: it is told to wake
+     * the source (*room).
+     */
     assert_int_equal(
         queue_pop_wait(&q, WAITER_BATCH_MAX, out, 4, &nout, &room, 50, &idle),
         0);
     assert_int_equal(idle, 1);
-    assert_true(signalled(fd));
+    assert_int_equal(room, 1);
     /* Until no commit is under way, the source reads whatever it finds. */
     assert_int_equal(queue_gather(&q, 1), 0);
     assert_int_equal(queue_gather(&q, 1), 0);
     queue_written(&q);
     msg_free(writing);
-    /* The next commit may hold it back again; idle waits without a hold
-     * tell nobody. */
+    /*
+     * The next commit may hold it back again; idle waits without a hold
+     * tell nobody.
+     */
     queue_push(&q, make_msg(2, 1));
     writing = pop_one_and_write(&q);
     assert_int_equal(
         queue_pop_wait(&q, WAITER_BATCH_MAX, out, 4, &nout, &room, 10, &idle),
         0);
-    assert_false(signalled(fd));
+    assert_int_equal(room, 0);
     assert_int_equal(queue_gather(&q, 1), 1);
     queue_written(&q);
     msg_free(writing);
     queue_destroy(&q);
-    close(fd);
 }
 
 /* ------------------------------------------------------------------
@@ -985,7 +979,7 @@ produce(void *arg)
     for (uint32_t id = 0; id < MESSAGES; id++) {
         /* Like the source: read a request only while there is room. */
         pthread_mutex_lock(&c->room_lock);
-        while (!queue_room(&c->q)) {
+        while (!queue_room(&c->q, 0)) {
             if (pthread_cond_timedwait(&c->room, &c->room_lock, &until) ==
                 ETIMEDOUT) {
                 atomic_store(&c->trouble, 3);
