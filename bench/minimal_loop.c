@@ -3,7 +3,7 @@
  * the benchmark's reference for single-trade messages.
  *
  * usage: minimal_loop --endpoint E --host H --port P [--user U]
- *            [--password P] [--database D] [--table T]
+ *            [--password P] [--database D] [--table T] [--writer]
  *
  * One thread, one ZeroMQ ROUTER socket (bound on E), one MariaDB
  * connection (strict sql_mode, READ COMMITTED, as mysql_fee's session).
@@ -21,6 +21,14 @@
  * requests of that batch get no reply: a TRUE is never sent for a row
  * that is not committed.
  *
+ * --writer gives the same loop the shape feed-core's contract asks for
+ * (source thread, queue, sink worker): the socket thread hands each
+ * batch's SQL to a second thread (a mutex and a condition variable, as
+ * feed-core's queue), which writes it and hands the outcome back through
+ * an eventfd (as feed-core's workers do); only then does the socket
+ * thread reply. The batching is the loop's; the two hand-offs per commit
+ * are the only difference, so the two variants price that shape.
+ *
  * Runs until SIGTERM or SIGINT, then prints one line,
  *     requests=N trades=T commits=C
  * (commits: transactions committed) and exits 0. bench/run checks the
@@ -28,11 +36,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <mysql.h>
 #include <zmq.h>
@@ -81,6 +92,25 @@ struct options {
     const char *password;
     const char *database;
     const char *table;
+    int writer; /* --writer: the writes on a thread of their own */
+};
+
+/*
+ * --writer: the hand-off between the socket thread and the writer. The
+ * socket thread sets sql and go under the lock and signals; the writer
+ * writes, sets rc, clears go and adds 1 to done (an eventfd).
+ */
+struct writer {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    MYSQL *db;
+    const struct text *sql; /* the batch to write, while go */
+    uint64_t trades;
+    int go;   /* a batch is handed over */
+    int quit; /* no more batches */
+    int rc;   /* write_batch()'s outcome of the last batch */
+    int done; /* eventfd: one per batch written */
 };
 
 static void
@@ -279,6 +309,108 @@ write_batch(MYSQL *db, const struct text *sql, uint64_t n)
     return 0;
 }
 
+/* The writer thread of --writer: writes each batch handed to it. */
+static void *
+writer_main(void *arg)
+{
+    struct writer *w = arg;
+    uint64_t one = 1;
+    int rc;
+
+    pthread_setname_np(pthread_self(), "worker");
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->go && !w->quit) {
+            pthread_cond_wait(&w->wake, &w->lock);
+        }
+        if (!w->go) {
+            break;
+        }
+        pthread_mutex_unlock(&w->lock);
+        rc = write_batch(w->db, w->sql, w->trades);
+        pthread_mutex_lock(&w->lock);
+        w->rc = rc;
+        w->go = 0;
+        if (write(w->done, &one, sizeof one) != sizeof one) {
+            perror("minimal_loop: eventfd");
+            exit(1);
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/*
+ * Writes one batch: on this thread, or (w not NULL) handed to the writer
+ * and waited for. 0 once committed, -1 after saying why.
+ */
+static int
+commit_batch(struct writer *w, MYSQL *db, const struct text *sql,
+             uint64_t trades)
+{
+    uint64_t n;
+    int rc;
+
+    if (w == NULL) {
+        return write_batch(db, sql, trades);
+    }
+    pthread_mutex_lock(&w->lock);
+    w->sql = sql;
+    w->trades = trades;
+    w->go = 1;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+    /* The batch is the writer's until it answers, signal or not. */
+    while (read(w->done, &n, sizeof n) != sizeof n) {
+        if (errno != EINTR) {
+            perror("minimal_loop: eventfd");
+            exit(1);
+        }
+    }
+    pthread_mutex_lock(&w->lock);
+    rc = w->rc;
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+/* Starts the writer of --writer on db; -1 after saying why. */
+static int
+writer_start(struct writer *w, MYSQL *db)
+{
+    int e;
+
+    *w = (struct writer){.db = db};
+    w->done = eventfd(0, EFD_CLOEXEC);
+    if (w->done == -1) {
+        perror("minimal_loop: eventfd");
+        return -1;
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->wake, NULL);
+    e = pthread_create(&w->thread, NULL, writer_main, w);
+    if (e != 0) {
+        fprintf(stderr, "minimal_loop: cannot start the writer: %s\n",
+                strerror(e));
+        close(w->done);
+        return -1;
+    }
+    return 0;
+}
+
+/* Stops the writer (it is idle: every batch was waited for). */
+static void
+writer_stop(struct writer *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->quit = 1;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->wake);
+    close(w->done);
+}
+
 /* Closes the first n frames. */
 static void
 close_frames(zmq_msg_t *frames, int n)
@@ -355,8 +487,8 @@ struct counts {
  * saying why.
  */
 static int
-turn(void *sock, MYSQL *db, const struct options *o, struct request *reqs,
-     struct text *sql, struct text *in, struct counts *k)
+turn(void *sock, MYSQL *db, struct writer *w, const struct options *o,
+     struct request *reqs, struct text *sql, struct text *in, struct counts *k)
 {
     char bad[64];
     uint64_t trades = 0;
@@ -395,7 +527,7 @@ turn(void *sock, MYSQL *db, const struct options *o, struct request *reqs,
         append(sql, in->s, in->len);
         append_str(sql, ") AND status = 'N'; COMMIT");
         /* TRUE goes out only after commit: that is the promise. */
-        if (write_batch(db, sql, trades) == -1) {
+        if (commit_batch(w, db, sql, trades) == -1) {
             for (int i = 0; i < n; i++) {
                 zmq_msg_close(&reqs[i].id);
             }
@@ -445,7 +577,8 @@ open_router(void *ctx, const char *endpoint)
 
 /* The loop itself, until a signal; 0 or -1. */
 static int
-serve(void *sock, MYSQL *db, const struct options *o, struct counts *k)
+serve(void *sock, MYSQL *db, struct writer *w, const struct options *o,
+      struct counts *k)
 {
     static struct request reqs[MAX_REQUESTS];
     struct text sql = {0};
@@ -462,7 +595,7 @@ serve(void *sock, MYSQL *db, const struct options *o, struct counts *k)
             rc = -1;
             break;
         }
-        if (ready > 0 && turn(sock, db, o, reqs, &sql, &in, k) == -1) {
+        if (ready > 0 && turn(sock, db, w, o, reqs, &sql, &in, k) == -1) {
             rc = -1;
             break;
         }
@@ -477,7 +610,8 @@ usage(FILE *out)
 {
     fprintf(out, "usage: minimal_loop --endpoint E --host H --port P "
                  "[--user U]\n"
-                 "           [--password P] [--database D] [--table T]\n");
+                 "           [--password P] [--database D] [--table T] "
+                 "[--writer]\n");
 }
 
 static int
@@ -501,6 +635,7 @@ parse_args(int argc, char **argv, struct options *o)
         {"password", required_argument, NULL, 'p'},
         {"database", required_argument, NULL, 'd'},
         {"table", required_argument, NULL, 't'},
+        {"writer", no_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -542,6 +677,9 @@ parse_args(int argc, char **argv, struct options *o)
         case 't':
             o->table = optarg;
             break;
+        case 'w':
+            o->writer = 1;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -565,6 +703,8 @@ main(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_signal};
     struct options o;
     struct counts k = {0};
+    struct writer w;
+    int writing = 0;
     MYSQL *db = NULL;
     void *ctx = NULL;
     void *sock = NULL;
@@ -590,7 +730,13 @@ main(int argc, char **argv)
     if (ctx == NULL || (sock = open_router(ctx, o.endpoint)) == NULL) {
         goto fail;
     }
-    if (serve(sock, db, &o, &k) == 0) {
+    if (o.writer) {
+        if (writer_start(&w, db) == -1) {
+            goto fail;
+        }
+        writing = 1;
+    }
+    if (serve(sock, db, writing ? &w : NULL, &o, &k) == 0) {
         rc = 0;
     }
     printf("requests=%llu trades=%llu commits=%llu\n",
@@ -598,6 +744,9 @@ main(int argc, char **argv)
            (unsigned long long)k.commits);
 
 fail:
+    if (writing) {
+        writer_stop(&w);
+    }
     if (sock != NULL) {
         zmq_close(sock);
     }
