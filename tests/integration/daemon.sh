@@ -52,6 +52,45 @@ expect_eq "a second start says it is already running" "$out" \
 expect_eq "a second start leaves the pidfile alone" "$(daemon_pid "$INI")" \
     "$pid"
 
+# --- io_policy: ZeroMQ's I/O thread runs SCHED_BATCH ---------------------
+# io_thread_policy PID: the scheduling policy of PID's ZeroMQ I/O thread
+# (field 41 of its stat: 0 SCHED_OTHER, 3 SCHED_BATCH, 5 SCHED_IDLE).
+io_thread_policy() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        if [[ $(cat "$t/comm" 2>/dev/null) == ZMQbg/IO/* ]]; then
+            sed 's/.*) //' "$t/stat" | awk '{ print $39 }'
+            return
+        fi
+    done
+    echo none
+}
+expect_eq "io_policy = batch (the default): the I/O thread is SCHED_BATCH" \
+    "$(io_thread_policy "$pid")" 3
+expect_eq "the main thread stays SCHED_OTHER" \
+    "$(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $39 }')" 0
+
+write_ini "$T/p/feed.ini" "$(free_port)" "" "" "io_policy = inherit"
+start_daemon "$T/p/feed.ini" >/dev/null
+expect_eq "io_policy = inherit: the I/O thread is SCHED_OTHER" \
+    "$(io_thread_policy "$(daemon_pid "$T/p/feed.ini")")" 0
+fc -c "$T/p/feed.ini" stop >/dev/null
+
+write_ini "$T/q/feed.ini" "$(free_port)"
+chrt --idle 0 "$FEED_CORE" -c "$T/q/feed.ini" start >/dev/null
+expect_eq "a daemon started SCHED_IDLE: its I/O thread keeps SCHED_IDLE" \
+    "$(io_thread_policy "$(daemon_pid "$T/q/feed.ini")")" 5
+check "and the log says why batch was not applied" grep -q \
+    'notice: zmq_rep: io_policy = batch not applied: the process is not scheduled SCHED_OTHER (policy 5)' \
+    "$T/q/feed.log"
+fc -c "$T/q/feed.ini" stop >/dev/null
+
+write_ini "$T/r/feed.ini" "$(free_port)" "" "" "io_policy = fast"
+out=$(fc -c "$T/r/feed.ini" check 2>&1)
+expect_eq "check with a bad io_policy exits 1" "$?" 1
+expect_match "names the key with FILE:LINE" "$out" \
+    "^$T/r/feed.ini:[0-9]+: \[source\] io_policy: "
+
 echo "7,42,1.5" >"$T/one.csv"
 out=$("$FEED_SEND" -e "tcp://127.0.0.1:$PORT" "$T/one.csv")
 expect_eq "a trade is acknowledged" "$?" 0
