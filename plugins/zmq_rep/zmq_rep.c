@@ -339,7 +339,8 @@ set_options(const struct zconf *c, void *router, char *err, size_t errlen)
  * client's sender. Woken with the CPU busy, it waits for its turn and then
  * takes every request that came meanwhile in one pass, where under
  * SCHED_OTHER it would run once per request, two context switches each
- * (bench/RESULTS.md: 64 clients, 14 wakes per commit against 3). An idle
+ * (bench/RESULTS.md: at 64 clients its sleeps per commit fell from 10-20
+ * to 3-5, and the daemon's CPU per trade by 9-21%). An idle
  * CPU still runs it at once. Only over SCHED_OTHER: a process an operator
  * started with another policy keeps it, and libzmq, which aborts when it
  * cannot set a policy, is never asked for one that could fail. Must come
