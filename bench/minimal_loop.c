@@ -377,6 +377,8 @@ commit_batch(struct writer *w, MYSQL *db, const struct text *sql,
 static int
 writer_start(struct writer *w, MYSQL *db)
 {
+    sigset_t all;
+    sigset_t old;
     int e;
 
     *w = (struct writer){.db = db};
@@ -387,7 +389,11 @@ writer_start(struct writer *w, MYSQL *db)
     }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
+    /* Signals are the socket thread's: the writer's reads never see EINTR. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     e = pthread_create(&w->thread, NULL, writer_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e != 0) {
         fprintf(stderr, "minimal_loop: cannot start the writer: %s\n",
                 strerror(e));
