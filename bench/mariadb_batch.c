@@ -155,6 +155,21 @@ run(struct conn *c, const char *sql, size_t len, const char *what)
     return 0;
 }
 
+/* run(), then checks that the statement touched exactly n rows. */
+static int
+run_rows(struct conn *c, const char *sql, size_t len, const char *what,
+         uint64_t n)
+{
+    if (run(c, sql, len, what) == -1) {
+        return -1;
+    }
+    if (mysql_affected_rows(c->db) != n) {
+        return fail(c, "%s: %llu rows affected, not %" PRIu64, what,
+                    (unsigned long long)mysql_affected_rows(c->db), n);
+    }
+    return 0;
+}
+
 /* Connects and sets the session up as mysql_fee does. */
 static int
 connect_db(struct conn *c)
@@ -214,21 +229,10 @@ write_batch(struct conn *c, uint64_t t, uint64_t n)
             (size_t)sprintf(c->sql2 + len2, "%s%" PRIu64, i ? "," : "", t + i);
     }
     len2 += (size_t)sprintf(c->sql2 + len2, ") AND status = 'N'");
-    if (run(c, c->sql, len, "insert") == -1) {
+    if (run_rows(c, c->sql, len, "insert", n) == -1 ||
+        (o->mode == MODE_UPDATE &&
+         run_rows(c, c->sql2, len2, "update", n) == -1)) {
         return -1;
-    }
-    if (mysql_affected_rows(c->db) != n) {
-        return fail(c, "insert: %llu rows affected, not %" PRIu64,
-                    (unsigned long long)mysql_affected_rows(c->db), n);
-    }
-    if (o->mode == MODE_UPDATE) {
-        if (run(c, c->sql2, len2, "update") == -1) {
-            return -1;
-        }
-        if (mysql_affected_rows(c->db) != n) {
-            return fail(c, "update: %llu rows affected, not %" PRIu64,
-                        (unsigned long long)mysql_affected_rows(c->db), n);
-        }
     }
     if (mysql_commit(c->db) != 0) {
         return db_fail(c, "commit");
@@ -294,27 +298,33 @@ write_csv(struct conn *c)
     return 0;
 }
 
+/*
+ * LOAD DATA LOCAL INFILE of `file` (n rows; "batch" is served by the
+ * infile handler) and COMMIT.
+ */
 static int
-load(struct conn *c)
+load_file(struct conn *c, const char *file, uint64_t n)
 {
     int len = snprintf(c->sql, c->cap,
                        "LOAD DATA LOCAL INFILE '%s' INTO TABLE `%s` "
                        "FIELDS TERMINATED BY ',' "
                        "(ticket, login, volume, status)",
-                       c->csv, c->opt->table);
+                       file, c->opt->table);
 
-    if (run(c, c->sql, (size_t)len, "load data") == -1) {
+    if (run_rows(c, c->sql, (size_t)len, "load data", n) == -1) {
         return -1;
-    }
-    if (mysql_affected_rows(c->db) != c->count) {
-        return fail(c, "load data: %llu rows affected, not %" PRIu64,
-                    (unsigned long long)mysql_affected_rows(c->db), c->count);
     }
     if (mysql_commit(c->db) != 0) {
         return db_fail(c, "commit");
     }
-    c->done = c->count;
+    c->done += n;
     return 0;
+}
+
+static int
+load(struct conn *c)
+{
+    return load_file(c, c->csv, c->count);
 }
 
 /* loadb: the local infile handler, serving rows[serve_at, serve_end). */
@@ -387,26 +397,9 @@ make_rows(struct conn *c)
 static int
 load_batch(struct conn *c, uint64_t i, uint64_t n)
 {
-    int len = snprintf(c->sql, c->cap,
-                       "LOAD DATA LOCAL INFILE 'batch' INTO TABLE `%s` "
-                       "FIELDS TERMINATED BY ',' "
-                       "(ticket, login, volume, status)",
-                       c->opt->table);
-
     c->serve_at = c->line_at[i];
     c->serve_end = c->line_at[i + n];
-    if (run(c, c->sql, (size_t)len, "load data") == -1) {
-        return -1;
-    }
-    if (mysql_affected_rows(c->db) != n) {
-        return fail(c, "load data: %llu rows affected, not %" PRIu64,
-                    (unsigned long long)mysql_affected_rows(c->db), n);
-    }
-    if (mysql_commit(c->db) != 0) {
-        return db_fail(c, "commit");
-    }
-    c->done += n;
-    return 0;
+    return load_file(c, "batch", n);
 }
 
 /* The timed part of one connection's work. */

@@ -142,7 +142,6 @@ queue_depth(struct queue *q)
 void
 queue_push(struct queue *q, struct msg *m)
 {
-    m->next = NULL;
     queue_push_chain(q, m, m, 1, m->nrec);
 }
 

@@ -350,11 +350,12 @@ static int
 set_io_policy(const struct feed_host *host, const struct zconf *c, void *ctx,
               char *err, size_t errlen)
 {
-    int policy = sched_getscheduler(0);
+    int policy;
 
     if (c->io_policy == IO_POLICY_INHERIT) {
         return 0;
     }
+    policy = sched_getscheduler(0);
     if (policy != SCHED_OTHER) {
         host->log(host, FEED_LOG_NOTICE,
                   "io_policy = batch not applied: the process is not "

@@ -53,13 +53,15 @@ expect_eq "a second start leaves the pidfile alone" "$(daemon_pid "$INI")" \
     "$pid"
 
 # --- io_policy: ZeroMQ's I/O thread runs SCHED_BATCH ---------------------
-# io_thread_policy PID: the scheduling policy of PID's ZeroMQ I/O thread
+# policy_of DIR: the scheduling policy of the thread or process /proc/DIR
 # (field 41 of its stat: 0 SCHED_OTHER, 3 SCHED_BATCH, 5 SCHED_IDLE).
+policy_of() { sed 's/.*) //' "$1/stat" | awk '{ print $39 }'; }
+# io_thread_policy PID: that of PID's ZeroMQ I/O thread.
 io_thread_policy() {
     local t
     for t in /proc/"$1"/task/*; do
         if [[ $(cat "$t/comm" 2>/dev/null) == ZMQbg/IO/* ]]; then
-            sed 's/.*) //' "$t/stat" | awk '{ print $39 }'
+            policy_of "$t"
             return
         fi
     done
@@ -67,8 +69,7 @@ io_thread_policy() {
 }
 expect_eq "io_policy = batch (the default): the I/O thread is SCHED_BATCH" \
     "$(io_thread_policy "$pid")" 3
-expect_eq "the main thread stays SCHED_OTHER" \
-    "$(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $39 }')" 0
+expect_eq "the main thread stays SCHED_OTHER" "$(policy_of "/proc/$pid")" 0
 
 write_ini "$T/p/feed.ini" "$(free_port)" "" "" "io_policy = inherit"
 start_daemon "$T/p/feed.ini" >/dev/null
